@@ -1,0 +1,118 @@
+"""Admin for the mirror rows and sync history.
+
+Mirror rows are read-only: the next sync would overwrite any edit, so the admin
+only lets people look, search and filter.
+"""
+
+from django.contrib import admin
+from django.template.defaultfilters import filesizeformat
+
+from .models import CiArtifact, CiBuildAction, CiBuildRun, CiProduct, CiWorkflow, SyncRun
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Viewing only: rows are written by the sync, never by hand."""
+
+    list_per_page = 50
+    show_full_result_count = False  # a COUNT(*) over a million artifacts on every page is waste
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(CiProduct)
+class CiProductAdmin(ReadOnlyAdmin):
+    list_display = ["name", "product_type", "asc_id", "created_date", "gone_upstream_at"]
+    list_filter = ["product_type"]
+    search_fields = ["name", "asc_id"]
+
+
+@admin.register(CiWorkflow)
+class CiWorkflowAdmin(ReadOnlyAdmin):
+    list_display = ["name", "product", "is_enabled", "last_modified_date", "gone_upstream_at"]
+    list_filter = ["product", "is_enabled"]
+    list_select_related = ["product"]
+    search_fields = ["name", "asc_id"]
+
+
+@admin.register(CiBuildRun)
+class CiBuildRunAdmin(ReadOnlyAdmin):
+    list_display = [
+        "number",
+        "workflow",
+        "product",
+        "created_date",
+        "execution_progress",
+        "completion_status",
+        "source_ref_name",
+        "short_sha",
+    ]
+    list_filter = ["execution_progress", "completion_status", "product", "workflow"]
+    list_select_related = ["workflow", "product"]
+    search_fields = ["asc_id", "source_commit_sha", "source_ref_name", "=number"]
+    date_hierarchy = "created_date"
+
+    @admin.display(description="commit")
+    def short_sha(self, obj):
+        return obj.source_commit_sha[:8]
+
+
+@admin.register(CiBuildAction)
+class CiBuildActionAdmin(ReadOnlyAdmin):
+    list_display = [
+        "name",
+        "action_type",
+        "build_run",
+        "execution_progress",
+        "completion_status",
+        "started_date",
+    ]
+    list_filter = ["action_type", "execution_progress", "completion_status"]
+    list_select_related = ["build_run"]
+    search_fields = ["name", "asc_id", "build_run__asc_id"]
+    date_hierarchy = "started_date"
+
+
+@admin.register(CiArtifact)
+class CiArtifactAdmin(ReadOnlyAdmin):
+    list_display = [
+        "file_name",
+        "file_type",
+        "size",
+        "build_run",
+        "workflow",
+        "product",
+        "run_created_date",
+        "gone_upstream_at",
+    ]
+    list_filter = ["file_type", "product", "workflow"]
+    list_select_related = ["build_run", "workflow", "product"]
+    search_fields = ["file_name", "asc_id", "build_run__source_commit_sha"]
+    date_hierarchy = "run_created_date"
+
+    @admin.display(description="size", ordering="file_size")
+    def size(self, obj):
+        return filesizeformat(obj.file_size) if obj.file_size is not None else "—"
+
+
+@admin.register(SyncRun)
+class SyncRunAdmin(ReadOnlyAdmin):
+    list_display = [
+        "started_at",
+        "status",
+        "duration",
+        "created",
+        "updated",
+        "unchanged",
+        "gone",
+        "api_calls",
+        "rate_limit_remaining",
+    ]
+    list_filter = ["status", "full"]
+    date_hierarchy = "started_at"

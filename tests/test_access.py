@@ -1,0 +1,41 @@
+from django.contrib.auth.models import User
+from django.test import TestCase
+from django.urls import reverse
+
+
+class LoginRequiredTests(TestCase):
+    def test_anonymous_visitor_is_sent_to_login_from_the_dashboard(self):
+        response = self.client.get(reverse("dashboard"))
+        self.assertRedirects(response, f"{reverse('login')}?next=/", fetch_redirect_response=False)
+
+    def test_anonymous_visitor_is_sent_to_login_from_the_admin(self):
+        response = self.client.get("/admin/")
+        self.assertEqual(response.status_code, 302)
+        self.assertIn("login", response["Location"])
+
+    def test_login_page_is_public(self):
+        response = self.client.get(reverse("login"))
+        self.assertContains(response, "Log in")
+
+    def test_healthz_is_public_and_reports_no_sync_yet(self):
+        response = self.client.get("/healthz")
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(response.json()["status"], "stale")
+        self.assertIsNone(response.json()["last_sync"])
+
+    def test_user_who_logs_in_reaches_the_dashboard(self):
+        User.objects.create_user("dana", password="a-long-test-password")
+        response = self.client.post(
+            reverse("login"),
+            {"username": "dana", "password": "a-long-test-password", "next": "/"},
+            follow=True,
+        )
+        self.assertEqual(response.redirect_chain[-1][0], "/")
+        self.assertContains(response, "Build artifacts")
+
+    def test_chart_js_is_served_from_our_own_origin(self):
+        User.objects.create_user("dana", password="a-long-test-password")
+        self.client.login(username="dana", password="a-long-test-password")
+        page = self.client.get(reverse("dashboard")).content.decode()
+        self.assertIn('src="/static/vendor/chart.js/chart.umd', page)
+        self.assertNotIn("cdn", page.lower())

@@ -1,0 +1,66 @@
+from django.contrib.auth.models import User
+from django.db import connection
+from django.test import TestCase
+from django.test.utils import CaptureQueriesContext
+
+from artifacts_app.models import SyncRun
+
+from .factories import make_artifact, make_build_action, make_build_run, make_workflow
+
+CHANGELISTS = [
+    "/admin/artifacts_app/ciproduct/",
+    "/admin/artifacts_app/ciworkflow/",
+    "/admin/artifacts_app/cibuildrun/",
+    "/admin/artifacts_app/cibuildaction/",
+    "/admin/artifacts_app/ciartifact/",
+    "/admin/artifacts_app/syncrun/",
+]
+
+
+class AdminTests(TestCase):
+    def setUp(self):
+        self.staff = User.objects.create_superuser("admin", password="a-long-test-password")
+        self.client.force_login(self.staff)
+
+    def add_rows(self, runs):
+        workflow = make_workflow()
+        for _ in range(runs):
+            action = make_build_action(make_build_run(workflow))
+            make_artifact(action, file_size=3 * 2**30)
+            make_artifact(action, file_type="LOG_BUNDLE", file_name="logs.zip", file_size=1200)
+        SyncRun.objects.create(status=SyncRun.Status.SUCCEEDED)
+
+    def query_counts(self):
+        counts = {}
+        for url in CHANGELISTS:
+            with CaptureQueriesContext(connection) as ctx:
+                response = self.client.get(url)
+            self.assertEqual(response.status_code, 200, url)
+            counts[url] = len(ctx.captured_queries)
+        return counts
+
+    def test_changelists_render_with_a_query_count_independent_of_rows(self):
+        self.add_rows(2)
+        few = self.query_counts()
+        self.add_rows(20)
+        many = self.query_counts()
+        self.assertEqual(few, many)
+        self.assertLess(max(many.values()), 15)
+
+    def test_artifact_sizes_are_human_readable(self):
+        self.add_rows(1)
+        response = self.client.get("/admin/artifacts_app/ciartifact/")
+        self.assertContains(response, "3.0\xa0GB")
+
+    def test_mirror_rows_cannot_be_edited_or_added(self):
+        self.add_rows(1)
+        artifact = make_artifact()
+        response = self.client.get(f"/admin/artifacts_app/ciartifact/{artifact.pk}/change/")
+        self.assertEqual(response.status_code, 200)
+        self.assertNotContains(response, 'type="submit" value="Save"')
+        self.assertEqual(self.client.get("/admin/artifacts_app/ciartifact/add/").status_code, 403)
+
+    def test_search_finds_a_run_by_commit_sha(self):
+        make_build_run(source_commit_sha="deadbeefcafe")
+        response = self.client.get("/admin/artifacts_app/cibuildrun/", {"q": "deadbeef"})
+        self.assertContains(response, "deadbeef")

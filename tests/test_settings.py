@@ -1,0 +1,52 @@
+"""Production safety of the settings, checked in fresh processes with a clean environment."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from django.test import SimpleTestCase
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def manage(*args, **env):
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "SECRET_KEY"))}
+    clean.update(env)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+class ProductionSettingsTests(SimpleTestCase):
+    def test_production_refuses_to_start_without_secret_key(self):
+        result = manage("check", DEBUG="false", SECRET_KEY="")
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn("SECRET_KEY is not set", result.stderr)
+
+    def test_deploy_check_is_clean_with_production_settings(self):
+        result = manage(
+            "check",
+            "--deploy",
+            "--fail-level",
+            "WARNING",
+            DEBUG="false",
+            SECRET_KEY="x7#kq2!vR9pL0mZ4tY8wB1nC6hJ3fD5sG0aQ2eT9uI7oP4lK8jH6gF3dS1aZ0xC",
+            ALLOWED_HOSTS="artifacts.example.com",
+            SECURE_SSL_REDIRECT="true",
+            SESSION_COOKIE_SECURE="true",
+            CSRF_COOKIE_SECURE="true",
+            SECURE_HSTS_SECONDS="31536000",
+            SECURE_HSTS_INCLUDE_SUBDOMAINS="true",
+            SECURE_HSTS_PRELOAD="true",
+        )
+        self.assertEqual(result.returncode, 0, result.stderr)
+
+    def test_migrations_match_the_models(self):
+        result = manage("makemigrations", "--check", "--dry-run", DEBUG="true")
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
