@@ -271,3 +271,50 @@ class SyncRun(models.Model):
             return None
         return self.finished_at - self.started_at
 
+
+
+class ProductSyncState(models.Model):
+    """Where the sync got to in one product's build runs, so passes are incremental and resume.
+
+    Runs are listed newest first. The sync keeps every run numbered from
+    `oldest_synced_number` to `newest_synced_number` stored as a whole (run, actions,
+    artifacts). A pass first walks down from the newest run until it reaches
+    `newest_synced_number`; then, until `backfill_complete`, it continues the backfill of
+    older runs from `backfill_next_url` (Apple's `links.next`, kept verbatim).
+    """
+
+    product = models.OneToOneField(
+        CiProduct, on_delete=models.PROTECT, related_name="sync_state"
+    )
+    newest_synced_number = models.PositiveIntegerField(null=True, blank=True)
+    oldest_synced_number = models.PositiveIntegerField(null=True, blank=True)
+    backfill_next_url = models.TextField(blank=True)
+    backfill_complete = models.BooleanField(default=False)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    last_full_sync_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "product sync state"
+
+    def __str__(self):
+        return f"sync state of {self.product}"
+
+
+class SyncLock(models.Model):
+    """A lease that keeps two syncs off the same work, across processes and machines.
+
+    `key` is a product's App Store Connect id (or "*" where the database allows only one
+    sync at a time). A holder renews `expires_at` as it works; a lease that has expired,
+    or whose holder process is known to be dead, may be taken over.
+    """
+
+    key = models.CharField(max_length=64, unique=True)
+    owner = models.CharField(max_length=200, blank=True)
+    acquired_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "sync lock"
+
+    def __str__(self):
+        return f"lock {self.key}"
