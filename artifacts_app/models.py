@@ -318,3 +318,94 @@ class SyncLock(models.Model):
 
     def __str__(self):
         return f"lock {self.key}"
+
+
+class ArtifactDailyTotal(models.Model):
+    """Artifacts per UTC day, product, workflow and file type: what /api/v1/stats adds up.
+
+    A rollup of `CiArtifact` kept by `artifacts_app.stats.refresh_rollup()`, so a year of
+    daily figures sums a few thousand rows instead of grouping a million. `week` (its Monday)
+    and `month` (its first day) are stored so no date function runs at query time.
+    """
+
+    day = models.DateField()
+    week = models.DateField()
+    month = models.DateField()
+    product = models.ForeignKey(CiProduct, on_delete=models.CASCADE, related_name="+")
+    workflow = models.ForeignKey(
+        CiWorkflow, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    file_type = models.CharField(max_length=40, blank=True)
+    count = models.PositiveIntegerField()
+    bytes = models.PositiveBigIntegerField()
+
+    class Meta:
+        verbose_name = "artifact daily total"
+        indexes = [
+            # /api/v1/stats and the dashboard: a date range, optionally one file type.
+            models.Index(fields=["day", "file_type"], name="daily_day_type_idx"),
+            # The same filtered by product or by workflow.
+            models.Index(fields=["product", "day"], name="daily_product_day_idx"),
+            models.Index(fields=["workflow", "day"], name="daily_workflow_day_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.day} {self.file_type} {self.count}"
+
+
+class ArtifactRollupState(models.Model):
+    """How far `ArtifactDailyTotal` has counted: the highest `CiArtifact` id folded in."""
+
+    last_artifact_id = models.BigIntegerField(default=0)
+    refreshed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "artifact rollup state"
+
+    def __str__(self):
+        return f"rollup up to artifact {self.last_artifact_id}"
+
+
+class ArchivedArtifact(models.Model):
+    """The archiver's record of one artifact: a verified copy in archive storage, or why not.
+
+    `status` is "archived" only once the whole file is in storage under `path` with the
+    byte count Apple announced and the SHA-256 recorded here; a download that failed half
+    way leaves no archived record. `path` is built from App Store Connect ids, never from
+    Apple's file name, which is kept in `file_name` as metadata.
+    """
+
+    class Status(models.TextChoices):
+        ARCHIVED = "archived", "Archived"
+        # Apple answered 404: the artifact expired upstream before it could be archived.
+        LOST = "lost", "Lost upstream"
+        # The last attempt failed (cut off, size mismatch, missing or changed on verify).
+        FAILED = "failed", "Failed"
+        # Deleted from archive storage by the retention policy.
+        PRUNED = "pruned", "Pruned by retention"
+
+    artifact = models.OneToOneField(
+        CiArtifact, on_delete=models.PROTECT, related_name="archive"
+    )
+    status = models.CharField(max_length=20, choices=Status.choices)
+    path = models.CharField("storage path", max_length=500, blank=True)
+    file_name = models.CharField("Apple's file name", max_length=1024, blank=True)
+    size = models.PositiveBigIntegerField(null=True, blank=True)
+    sha256 = models.CharField("SHA-256", max_length=64, blank=True)
+    archived_at = models.DateTimeField(null=True, blank=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    pruned_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+        verbose_name = "archived artifact"
+        indexes = [
+            # archive_summary() and the archiver's "what is still to do" anti-join.
+            models.Index(fields=["status"], name="archive_status_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.artifact_id} {self.status}"
