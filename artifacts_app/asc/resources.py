@@ -140,3 +140,121 @@ class Page(Generic[T]):
 
     items: list[T]
     next_url: str | None
+
+
+# --- JSON:API documents -> records -------------------------------------------------------
+
+IncludedIndex = dict[tuple[str, str], dict[str, Any]]
+
+
+def index_included(document: dict[str, Any]) -> IncludedIndex:
+    """Map (type, id) to each resource in a document's ``included`` list."""
+    return {
+        (item.get("type", ""), item.get("id", "")): item
+        for item in document.get("included") or []
+        if isinstance(item, dict)
+    }
+
+
+def _attributes(resource: dict[str, Any]) -> dict[str, Any]:
+    return resource.get("attributes") or {}
+
+
+def _related_id(resource: dict[str, Any], name: str) -> str | None:
+    relationship = (resource.get("relationships") or {}).get(name) or {}
+    data = relationship.get("data")
+    if isinstance(data, dict):
+        return data.get("id")
+    return None
+
+
+def product_from_json(resource: dict[str, Any]) -> Product:
+    attributes = _attributes(resource)
+    return Product(
+        id=resource["id"],
+        name=attributes.get("name") or "",
+        product_type=attributes.get("productType"),
+        created_date=parse_datetime(attributes.get("createdDate")),
+    )
+
+
+def workflow_from_json(resource: dict[str, Any], product_id: str | None = None) -> Workflow:
+    attributes = _attributes(resource)
+    return Workflow(
+        id=resource["id"],
+        product_id=_related_id(resource, "product") or product_id or "",
+        name=attributes.get("name") or "",
+        description=attributes.get("description") or "",
+        is_enabled=attributes.get("isEnabled"),
+        last_modified_date=parse_datetime(attributes.get("lastModifiedDate")),
+    )
+
+
+def build_run_from_json(
+    resource: dict[str, Any],
+    included_index: IncludedIndex | None = None,
+    product_id: str | None = None,
+) -> BuildRun:
+    """A run; branch and tag names come from included scmGitReferences when present."""
+    attributes = _attributes(resource)
+    included_index = included_index or {}
+    source_ref = _git_reference(included_index, _related_id(resource, "sourceBranchOrTag"))
+    destination = _git_reference(included_index, _related_id(resource, "destinationBranch"))
+    return BuildRun(
+        id=resource["id"],
+        number=attributes.get("number") or 0,
+        created_date=parse_datetime(attributes.get("createdDate")),
+        product_id=_related_id(resource, "product") or product_id or "",
+        workflow_id=_related_id(resource, "workflow"),
+        started_date=parse_datetime(attributes.get("startedDate")),
+        finished_date=parse_datetime(attributes.get("finishedDate")),
+        execution_progress=attributes.get("executionProgress"),
+        completion_status=attributes.get("completionStatus"),
+        start_reason=attributes.get("startReason"),
+        cancel_reason=attributes.get("cancelReason"),
+        is_pull_request_build=attributes.get("isPullRequestBuild"),
+        issue_counts=IssueCounts.from_json(attributes.get("issueCounts")),
+        source_commit=Commit.from_json(attributes.get("sourceCommit")),
+        destination_commit=Commit.from_json(attributes.get("destinationCommit")),
+        source_ref_name=source_ref.get("name"),
+        source_ref_kind=source_ref.get("kind"),
+        destination_branch_name=destination.get("name"),
+    )
+
+
+def _git_reference(included_index: IncludedIndex, ref_id: str | None) -> dict[str, Any]:
+    if not ref_id:
+        return {}
+    return _attributes(included_index.get(("scmGitReferences", ref_id), {}))
+
+
+def build_action_from_json(
+    resource: dict[str, Any], build_run_id: str | None = None
+) -> BuildAction:
+    attributes = _attributes(resource)
+    return BuildAction(
+        id=resource["id"],
+        build_run_id=_related_id(resource, "buildRun") or build_run_id or "",
+        name=attributes.get("name") or "",
+        action_type=attributes.get("actionType"),
+        started_date=parse_datetime(attributes.get("startedDate")),
+        finished_date=parse_datetime(attributes.get("finishedDate")),
+        execution_progress=attributes.get("executionProgress"),
+        completion_status=attributes.get("completionStatus"),
+        is_required_to_pass=attributes.get("isRequiredToPass"),
+        issue_counts=IssueCounts.from_json(attributes.get("issueCounts")),
+    )
+
+
+def artifact_from_json(resource: dict[str, Any], build_action_id: str | None = None) -> Artifact:
+    """An artifact. Apple's artifact documents carry no link to their action: pass it in."""
+    attributes = _attributes(resource)
+    size = attributes.get("fileSize")
+    return Artifact(
+        id=resource["id"],
+        build_action_id=build_action_id or "",
+        file_type=attributes.get("fileType"),
+        file_name=attributes.get("fileName") or "",
+        file_size=int(size) if size is not None else None,
+        download_url=attributes.get("downloadUrl"),
+    )

@@ -1,0 +1,373 @@
+"""A small client for the Xcode Cloud part of the App Store Connect API.
+
+One ``requests.Session``, a timeout on every call, pagination that follows ``links.next``
+verbatim, bounded retries with exponential backoff and jitter, the ``X-Rate-Limit`` budget
+exposed to callers, Apple's error documents turned into typed errors, and downloads
+streamed without the Authorization header. Nothing here logs a token, key or signed URL.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from . import resources
+from .auth import TokenProvider
+from .errors import (
+    AscError,
+    ConfigurationError,
+    ExpiredDownloadError,
+    NotFoundError,
+    RateLimitError,
+    TransportError,
+    error_from_response,
+)
+from .resources import Artifact, BuildAction, BuildRun, Page, Product, Workflow
+
+logger = logging.getLogger(__name__)
+
+USER_AGENT = "xcode-cloud-artifacts-dashboard/1.0 (+python-requests)"
+PAGE_LIMIT = 200
+MAX_RETRY_AFTER = 60.0  # a longer Retry-After is raised to the caller instead of slept through
+BACKOFF_CAP = 30.0
+
+# Sparse fieldsets: only the attributes and relationships the records use.
+PRODUCT_FIELDS = "name,createdDate,productType"
+WORKFLOW_FIELDS = "name,description,isEnabled,lastModifiedDate"
+BUILD_RUN_FIELDS = (
+    "number,createdDate,startedDate,finishedDate,sourceCommit,destinationCommit,"
+    "isPullRequestBuild,issueCounts,executionProgress,completionStatus,startReason,"
+    "cancelReason,workflow,product,sourceBranchOrTag,destinationBranch"
+)
+BUILD_RUN_INCLUDE = "workflow,sourceBranchOrTag,destinationBranch"
+GIT_REFERENCE_FIELDS = "name,kind"
+ACTION_FIELDS = (
+    "name,actionType,startedDate,finishedDate,issueCounts,executionProgress,"
+    "completionStatus,isRequiredToPass"
+)
+ARTIFACT_FIELDS = "fileType,fileName,fileSize,downloadUrl"
+
+_RETRYABLE_EXCEPTIONS = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+)
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """The hourly budget from the last ``X-Rate-Limit`` header."""
+
+    limit: int | None
+    remaining: int | None
+
+    @classmethod
+    def from_header(cls, value: str | None) -> RateLimit | None:
+        if not value:
+            return None
+        pairs = dict(re.findall(r"([\w-]+):(\d+)", value))
+        if "user-hour-lim" not in pairs and "user-hour-rem" not in pairs:
+            return None
+        limit, remaining = pairs.get("user-hour-lim"), pairs.get("user-hour-rem")
+        return cls(
+            limit=int(limit) if limit is not None else None,
+            remaining=int(remaining) if remaining is not None else None,
+        )
+
+
+class AscClient:
+    def __init__(
+        self,
+        base_url: str,
+        tokens: TokenProvider,
+        session: requests.Session | None = None,
+        timeout: tuple[float, float] = (10.0, 60.0),
+        max_attempts: int = 5,
+        backoff: float = 1.0,
+        sleep: Callable[[float], None] = time.sleep,
+        download_session: requests.Session | None = None,
+    ):
+        self.base_url = base_url.rstrip("/")
+        self.tokens = tokens
+        self.session = session or requests.Session()
+        self.session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
+        # Downloads go to pre-signed URLs: a separate session that never carries credentials.
+        self.download_session = download_session or requests.Session()
+        self.download_session.headers.update({"User-Agent": USER_AGENT})
+        self.timeout = timeout
+        self.max_attempts = max(1, max_attempts)
+        self.backoff = backoff
+        self.sleep = sleep
+        self.calls = 0  # HTTP requests made to the API, retries included
+        self.downloads = 0
+        self.rate_limit: RateLimit | None = None
+        self._origin = _origin(self.base_url)
+        self._host = urlsplit(self.base_url).netloc or self.base_url
+        self._random = random.Random()
+
+    # --- resources ----------------------------------------------------------------------
+
+    def products(self) -> Iterator[Product]:
+        params = {"limit": PAGE_LIMIT, "fields[ciProducts]": PRODUCT_FIELDS}
+        for document in self._pages("/v1/ciProducts", params):
+            for resource in document.get("data") or []:
+                yield resources.product_from_json(resource)
+
+    def product(self, product_id: str) -> Product:
+        document = self._get(
+            self._url(f"/v1/ciProducts/{product_id}"), {"fields[ciProducts]": PRODUCT_FIELDS}
+        )
+        return resources.product_from_json(document["data"])
+
+    def workflows(self, product_id: str) -> Iterator[Workflow]:
+        params = {"limit": PAGE_LIMIT, "fields[ciWorkflows]": WORKFLOW_FIELDS}
+        for document in self._pages(f"/v1/ciProducts/{product_id}/workflows", params):
+            for resource in document.get("data") or []:
+                yield resources.workflow_from_json(resource, product_id)
+
+    def build_run_pages(
+        self, product_id: str, start_url: str | None = None
+    ) -> Iterator[Page[BuildRun]]:
+        """Pages of a product's runs, newest first; ``start_url`` resumes from a stored next."""
+        params = {
+            "limit": PAGE_LIMIT,
+            "sort": "-number",
+            "include": BUILD_RUN_INCLUDE,
+            "fields[ciBuildRuns]": BUILD_RUN_FIELDS,
+            "fields[scmGitReferences]": GIT_REFERENCE_FIELDS,
+        }
+        path = f"/v1/ciProducts/{product_id}/buildRuns"
+        for document in self._pages(path, params, start_url=start_url):
+            included = resources.index_included(document)
+            runs = [
+                resources.build_run_from_json(resource, included, product_id)
+                for resource in document.get("data") or []
+            ]
+            yield Page(items=runs, next_url=_next_link(document))
+
+    def build_runs(self, product_id: str) -> Iterator[BuildRun]:
+        for page in self.build_run_pages(product_id):
+            yield from page.items
+
+    def build_run(self, run_id: str) -> BuildRun:
+        params = {
+            "include": BUILD_RUN_INCLUDE + ",product",
+            "fields[ciBuildRuns]": BUILD_RUN_FIELDS,
+            "fields[scmGitReferences]": GIT_REFERENCE_FIELDS,
+            "fields[ciProducts]": "name",
+            "fields[ciWorkflows]": "name",
+        }
+        document = self._get(self._url(f"/v1/ciBuildRuns/{run_id}"), params)
+        return resources.build_run_from_json(document["data"], resources.index_included(document))
+
+    def actions(self, run_id: str) -> Iterator[BuildAction]:
+        params = {"limit": PAGE_LIMIT, "fields[ciBuildActions]": ACTION_FIELDS}
+        for document in self._pages(f"/v1/ciBuildRuns/{run_id}/actions", params):
+            for resource in document.get("data") or []:
+                yield resources.build_action_from_json(resource, run_id)
+
+    def artifacts(self, action_id: str) -> Iterator[Artifact]:
+        params = {"limit": PAGE_LIMIT, "fields[ciArtifacts]": ARTIFACT_FIELDS}
+        for document in self._pages(f"/v1/ciBuildActions/{action_id}/artifacts", params):
+            for resource in document.get("data") or []:
+                yield resources.artifact_from_json(resource, action_id)
+
+    def artifact(self, artifact_id: str, build_action_id: str | None = None) -> Artifact:
+        """The artifact with a fresh ``download_url`` (Apple does not say which action owns it)."""
+        document = self._get(
+            self._url(f"/v1/ciArtifacts/{artifact_id}"), {"fields[ciArtifacts]": ARTIFACT_FIELDS}
+        )
+        return resources.artifact_from_json(document["data"], build_action_id)
+
+    # --- downloads ----------------------------------------------------------------------
+
+    def open_download(self, url: str) -> requests.Response:
+        """Start streaming a pre-signed download. The caller reads and closes the response.
+
+        No Authorization header is sent. Connection failures and 5xx are retried; 403 means
+        the URL expired (ExpiredDownloadError), 404 that the artifact is gone upstream.
+        """
+        attempt = 0
+        host = urlsplit(url).netloc
+        while True:
+            attempt += 1
+            self.downloads += 1
+            try:
+                response = self.download_session.get(url, stream=True, timeout=self.timeout)
+            except _RETRYABLE_EXCEPTIONS as exc:
+                if attempt >= self.max_attempts:
+                    raise TransportError(
+                        f"cannot reach {host}: {_reason(exc)} (download, {attempt} attempts)"
+                    ) from None
+                self._pause(attempt)
+                continue
+            if response.ok:
+                return response
+            status = response.status_code
+            response.close()
+            if status == 403:
+                raise ExpiredDownloadError(
+                    f"403 download refused: {ExpiredDownloadError.default_hint}", status=403
+                )
+            if status == 404:
+                raise NotFoundError(
+                    "404 download not found: the artifact has expired upstream", status=404
+                )
+            if (status >= 500 or status == 429) and attempt < self.max_attempts:
+                self._pause(attempt, _retry_after(response))
+                continue
+            raise error_from_response(status, None, retry_after=_retry_after(response))
+
+    # --- HTTP ---------------------------------------------------------------------------
+
+    def _url(self, path: str) -> str:
+        return self.base_url + path
+
+    def _pages(
+        self, path: str, params: dict[str, Any], start_url: str | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Documents of a list, following ``links.next`` exactly as given."""
+        url, query = (start_url, None) if start_url else (self._url(path), params)
+        seen: set[str] = set()
+        while url:
+            document = self._get(url, query)
+            yield document
+            next_url = _next_link(document)
+            if not next_url or next_url in seen:
+                if next_url:
+                    logger.warning("GET %s: links.next repeated; stopping", urlsplit(url).path)
+                return
+            if _origin(next_url) != self._origin:
+                raise AscError(
+                    f"links.next points away from {self._host}: refusing to send the token there"
+                )
+            seen.add(next_url)
+            url, query = next_url, None
+
+    def _get(self, url: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        """One GET with retries; returns the parsed JSON document or raises an AscError."""
+        path = urlsplit(url).path
+        attempt = 0
+        renewed = False
+        while True:
+            attempt += 1
+            self.calls += 1
+            logger.debug("GET %s (attempt %d)", path, attempt)
+            headers = {"Authorization": f"Bearer {self.tokens.token()}"}
+            try:
+                response = self.session.get(
+                    url, params=params, headers=headers, timeout=self.timeout
+                )
+                self._note_rate_limit(response)
+                status = response.status_code
+                if status == 401 and not renewed:
+                    # Transient 401s happen: sign a fresh token once and try again.
+                    renewed = True
+                    self.tokens.invalidate()
+                    attempt -= 1
+                    continue
+                if status == 429 or status >= 500:
+                    error = error_from_response(
+                        status, _json_or_none(response), retry_after=_retry_after(response)
+                    )
+                    if self._give_up(error, attempt):
+                        raise error
+                    self._pause(attempt, getattr(error, "retry_after", None))
+                    continue
+                if status >= 400:
+                    raise error_from_response(status, _json_or_none(response))
+                document = response.json()
+                if not isinstance(document, dict):
+                    raise ValueError("the body is not a JSON object")
+                return document
+            except (
+                requests.exceptions.InvalidURL,
+                requests.exceptions.MissingSchema,
+                requests.exceptions.InvalidSchema,
+            ):
+                raise ConfigurationError(
+                    f"ASC_API_BASE_URL is not a usable URL: {self.base_url}"
+                ) from None
+            except _RETRYABLE_EXCEPTIONS + (ValueError,) as exc:
+                if attempt >= self.max_attempts:
+                    raise TransportError(
+                        f"cannot reach {self._host}: {_reason(exc)} "
+                        f"(GET {path}, {attempt} attempts)"
+                    ) from None
+                logger.info("GET %s failed (%s); retrying", path, type(exc).__name__)
+                self._pause(attempt)
+
+    def _give_up(self, error: AscError, attempt: int) -> bool:
+        if attempt >= self.max_attempts:
+            return True
+        if isinstance(error, RateLimitError):
+            # An hourly budget that is spent will not come back within a few retries.
+            if self.rate_limit is not None and self.rate_limit.remaining == 0:
+                return True
+            if error.retry_after is not None and error.retry_after > MAX_RETRY_AFTER:
+                return True
+        return False
+
+    def _pause(self, attempt: int, retry_after: float | None = None) -> None:
+        if retry_after is not None:
+            delay = retry_after
+        else:
+            delay = min(BACKOFF_CAP, self.backoff * 2 ** (attempt - 1))
+            delay *= self._random.uniform(0.5, 1.0)  # jitter, so clients do not retry in step
+        self.sleep(delay)
+
+    def _note_rate_limit(self, response: requests.Response) -> None:
+        rate_limit = RateLimit.from_header(response.headers.get("X-Rate-Limit"))
+        if rate_limit is not None:
+            self.rate_limit = rate_limit
+
+
+def _next_link(document: dict[str, Any]) -> str | None:
+    links = document.get("links") or {}
+    return links.get("next") or None
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.lower()
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None  # an HTTP date: rare enough to fall back to exponential backoff
+
+
+def _json_or_none(response: requests.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _reason(exc: BaseException) -> str:
+    """A short, secret-free reason: exception messages can embed full URLs, so use the type."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return "connection timed out"
+    if isinstance(exc, requests.ReadTimeout):
+        return "read timed out"
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+        return "the response was cut off"
+    if isinstance(exc, requests.ConnectionError):
+        return "connection failed or was reset"
+    if isinstance(exc, ValueError):
+        return "the response was not valid JSON"
+    return type(exc).__name__

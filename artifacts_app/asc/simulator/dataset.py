@@ -1,0 +1,524 @@
+"""A deterministic Xcode Cloud account: products, workflows, months of runs, their artifacts.
+
+Everything derives from ``seed``: the same seed gives the same ids, names and sizes. Each run
+draws from its own random stream, so a 10,000-run account builds in a second or two and runs
+added later by ``advance()`` do not disturb the ones before them.
+
+Time is simulated: ``now`` starts at a fixed instant (or one given) and only moves when a
+test calls ``advance()``. A run's progress is derived from ``now``: the newest few are
+PENDING or RUNNING, carrying Apple's nulls, and finish when the clock moves past them.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import random
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+DEFAULT_NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+MiB = 1024 * 1024
+GiB = 1024 * MiB
+
+HOSTILE_NAMES = [
+    "<script>alert(1)</script>",
+    "../../etc/passwd",
+    "Ünïcødé 🚀 ビルド",
+    "=cmd|' /C calc'!A0",
+    "\"quoted\" & <ampersand> 'single'",
+    "back\\slash\\..\\name",
+    "%2e%2e%2fencoded",
+    "x" * 300,
+]
+
+PRODUCT_SPECS = [
+    # name, type, archive base size, workflow kinds
+    ("Nimbus Weather", "APP", 620 * MiB, ["ci", "pr", "release", "nightly"]),
+    ("Ledger Lite", "APP", 980 * MiB, ["ci", "release", "nightly"]),
+    ("PhotoKit", "FRAMEWORK", 240 * MiB, ["ci", "release"]),
+    ("Trailhead", "APP", 410 * MiB, ["ci", "pr", "release"]),
+    ("Metronome", "APP", 150 * MiB, ["ci", "nightly"]),
+]
+
+WORKFLOW_SPECS = {
+    # kind: (name, description, actions as (name, type), minutes of work)
+    "ci": ("CI", "Build and test every push", [("Build - iOS", "BUILD"), ("Test - iOS", "TEST")]),
+    "pr": (
+        "Pull Request Checks",
+        "Build and analyze pull requests",
+        [("Build - iOS", "BUILD"), ("Analyze - iOS", "ANALYZE")],
+    ),
+    "release": (
+        "Release",
+        "Archive tagged releases for App Store Connect",
+        [("Archive - iOS", "ARCHIVE"), ("Test - iOS", "TEST")],
+    ),
+    "nightly": (
+        "Nightly",
+        "Scheduled archive of main",
+        [("Analyze - iOS", "ANALYZE"), ("Archive - iOS", "ARCHIVE")],
+    ),
+}
+
+BRANCHES = ["main", "develop", "release/2.0", "feature/x", "feature/offline-mode"]
+TAGS = ["v1.2.0", "v1.3.0", "v1.4.1", "v2.0.0", "v2.1.0"]
+AUTHORS = ["Ada Lovelace", "Grace Hopper", "Linus Pauling", "Katherine Johnson", "Alan Kay"]
+MESSAGES = [
+    "Fix crash when the network drops",
+    "Add widget for the home screen",
+    "Bump dependencies",
+    "Refactor settings screen",
+    "Improve launch time",
+    "Localise onboarding",
+]
+
+
+@dataclass(eq=False)
+class SimGitRef:
+    id: str
+    name: str
+    kind: str  # BRANCH or TAG
+
+    @property
+    def canonical_name(self) -> str:
+        return f"refs/{'heads' if self.kind == 'BRANCH' else 'tags'}/{self.name}"
+
+
+@dataclass(eq=False)
+class SimWorkflow:
+    id: str
+    product: SimProduct
+    kind: str
+    name: str
+    description: str
+    last_modified: float
+    is_enabled: bool = True
+    action_specs: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass(eq=False)
+class SimProduct:
+    id: str
+    index: int
+    name: str
+    product_type: str
+    created: float
+    archive_base: int
+    workflows: list[SimWorkflow] = field(default_factory=list)
+    refs: dict[str, SimGitRef] = field(default_factory=dict)
+    runs: list[SimRun] = field(default_factory=list)  # ascending number == ascending created
+    run_created: list[float] = field(default_factory=list)  # for bisect
+
+
+@dataclass(eq=False)
+class SimArtifact:
+    id: str
+    action: SimAction
+    file_type: str
+    file_name: str
+    file_size: int
+
+
+@dataclass(eq=False)
+class SimAction:
+    id: str
+    run: SimRun
+    name: str
+    action_type: str
+    start_offset: float  # seconds after the run starts
+    duration: float
+    outcome: str  # completion status once complete
+    is_required: bool
+    issues: tuple[int, int, int, int]  # analyzerWarnings, errors, testFailures, warnings
+    artifacts: list[SimArtifact] = field(default_factory=list)
+
+    def started(self) -> float:
+        return self.run.started() + self.start_offset
+
+    def finished(self) -> float:
+        return self.started() + self.duration
+
+    def progress(self, now: float) -> str:
+        if now < self.started():
+            return "PENDING"
+        if now < self.finished():
+            return "RUNNING"
+        return "COMPLETE"
+
+
+@dataclass(eq=False)
+class SimRun:
+    id: str
+    index: int
+    product: SimProduct
+    workflow: SimWorkflow
+    number: int
+    created: float
+    queued: float
+    outcome: str
+    cancel_reason: str | None
+    start_reason: str
+    is_pull_request: bool
+    source_ref: SimGitRef
+    destination_ref: SimGitRef | None
+    commit_sha: str
+    destination_sha: str | None
+    message: str
+    author: str
+    actions: list[SimAction] = field(default_factory=list)
+
+    def started(self) -> float:
+        return self.created + self.queued
+
+    def finished(self) -> float:
+        return self.started() + max((a.start_offset + a.duration for a in self.actions), default=0)
+
+    def progress(self, now: float) -> str:
+        if now < self.started():
+            return "PENDING"
+        if now < self.finished():
+            return "RUNNING"
+        return "COMPLETE"
+
+
+class Dataset:
+    """The simulated account. Thread-safe for one writer (``advance``) and many readers."""
+
+    def __init__(
+        self,
+        seed: int = 1,
+        runs: int = 200,
+        products: int = 3,
+        days: int = 180,
+        now: datetime | None = None,
+        hostile_names: bool = False,
+        size_scale: float = 1.0,
+        live_runs: int = 3,
+    ):
+        if not 1 <= products <= len(PRODUCT_SPECS):
+            raise ValueError(f"products must be between 1 and {len(PRODUCT_SPECS)}")
+        self.seed = seed
+        self.hostile_names = hostile_names
+        self.size_scale = size_scale
+        self.lock = threading.RLock()
+        self._now = (now or DEFAULT_NOW).timestamp()
+        self._start = self._now - days * 86400
+        self._span = days * 86400
+        self.initial_runs = runs
+        self.products: list[SimProduct] = []
+        self.workflows: dict[str, SimWorkflow] = {}
+        self.runs: dict[str, SimRun] = {}
+        self.actions: dict[str, SimAction] = {}
+        self.artifacts: dict[str, SimArtifact] = {}
+        self.refs: dict[str, SimGitRef] = {}
+        self._build_products(products)
+        self._history_interval = (self._span - 3600) / max(1, runs)
+        self._future_interval = min(self._history_interval, 3600.0)
+        self._next_index = 0
+        live = min(live_runs, runs)
+        created = [self._historic_created(i) for i in range(runs - live)]
+        # The newest runs: two running, one still queued (minutes before ``now``).
+        self._add_runs(created)
+        self._add_runs([self._now - 60 * m for m in (50, 20, 3)[3 - live :]] if live else [], True)
+
+    # --- time -------------------------------------------------------------------------
+
+    @property
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self._now, UTC)
+
+    @property
+    def now_ts(self) -> float:
+        return self._now
+
+    def advance(self, hours: float = 0, minutes: float = 0, days: float = 0) -> list[SimRun]:
+        """Move the clock forward: pending runs progress and new runs appear. Returns those."""
+        seconds = timedelta(days=days, hours=hours, minutes=minutes).total_seconds()
+        if seconds < 0:
+            raise ValueError("the simulated clock only moves forward")
+        with self.lock:
+            start_count = self._next_index
+            target = self._now + seconds
+            created = []
+            last = max((p.run_created[-1] for p in self.products if p.run_created), default=0)
+            moment = max(last, self._now)
+            while moment + self._future_interval <= target:
+                moment += self._future_interval
+                created.append(moment)
+            self._add_runs(created)
+            self._now = target
+            return [run for run in self.runs.values() if run.index >= start_count]
+
+    # --- queries (all hide what has not been created yet) -----------------------------
+
+    def visible_runs(
+        self, product: SimProduct, workflow: SimWorkflow | None = None
+    ) -> list[SimRun]:
+        with self.lock:
+            count = bisect.bisect_right(product.run_created, self._now)
+            runs = product.runs[:count]
+        if workflow is not None:
+            runs = [run for run in runs if run.workflow is workflow]
+        return runs
+
+    def is_visible(self, run: SimRun) -> bool:
+        return run.created <= self._now
+
+    def visible_artifacts(self, action: SimAction) -> list[SimArtifact]:
+        if action.progress(self._now) != "COMPLETE":
+            return []
+        return action.artifacts
+
+    def all_visible_artifacts(self) -> list[SimArtifact]:
+        """Every artifact the API currently lists (for tests to compare against)."""
+        return [
+            artifact
+            for product in self.products
+            for run in self.visible_runs(product)
+            for action in run.actions
+            for artifact in self.visible_artifacts(action)
+        ]
+
+    def product(self, product_id: str) -> SimProduct | None:
+        return next((p for p in self.products if p.id == product_id), None)
+
+    # --- generation -------------------------------------------------------------------
+
+    def _rng(self, *parts: object) -> random.Random:
+        return random.Random("/".join(str(p) for p in (self.seed, *parts)))
+
+    def _build_products(self, count: int) -> None:
+        rng = self._rng("products")
+        for index, (name, product_type, archive_base, kinds) in enumerate(PRODUCT_SPECS[:count]):
+            if self.hostile_names and index == 0:
+                name = HOSTILE_NAMES[0]
+            product = SimProduct(
+                id=_uuid(rng),
+                index=index,
+                name=name,
+                product_type=product_type,
+                created=self._start - rng.uniform(5, 60) * 86400,
+                archive_base=archive_base,
+            )
+            for ref_name in BRANCHES:
+                product.refs[ref_name] = SimGitRef(_uuid(rng), ref_name, "BRANCH")
+            for ref_name in TAGS:
+                product.refs[ref_name] = SimGitRef(_uuid(rng), ref_name, "TAG")
+            self.refs.update({ref.id: ref for ref in product.refs.values()})
+            for position, kind in enumerate(kinds):
+                wf_name, description, actions = WORKFLOW_SPECS[kind]
+                if self.hostile_names and index == 0:
+                    wf_name = HOSTILE_NAMES[position % len(HOSTILE_NAMES)]
+                workflow = SimWorkflow(
+                    id=_uuid(rng),
+                    product=product,
+                    kind=kind,
+                    name=wf_name,
+                    description=description,
+                    last_modified=self._start + rng.uniform(0, self._span / 2),
+                    is_enabled=not (kind == "pr" and index == 3),
+                    action_specs=list(actions),
+                )
+                product.workflows.append(workflow)
+                self.workflows[workflow.id] = workflow
+            self.products.append(product)
+
+    def _historic_created(self, index: int) -> float:
+        rng = self._rng("created", index)
+        return self._start + (index + rng.uniform(0, 0.8)) * self._history_interval
+
+    def _add_runs(self, created_times: list[float], live: bool = False) -> None:
+        for created in sorted(created_times):
+            run = self._make_run(self._next_index, created, live)
+            self._next_index += 1
+            product = run.product
+            product.runs.append(run)
+            product.run_created.append(run.created)
+            self.runs[run.id] = run
+            for action in run.actions:
+                self.actions[action.id] = action
+                for artifact in action.artifacts:
+                    self.artifacts[artifact.id] = artifact
+
+    def _make_run(self, index: int, created: float, live: bool = False) -> SimRun:
+        rng = self._rng("run", index)
+        product = self.products[_weighted_index(rng, len(self.products))]
+        workflow = rng.choice(product.workflows)
+        kind = workflow.kind
+        destination = None
+        is_pr = False
+        if kind == "release":
+            source, reason = product.refs[rng.choice(TAGS)], "GIT_REF_CHANGE"
+        elif kind == "nightly":
+            source, reason = product.refs["main"], "SCHEDULE"
+        elif kind == "pr":
+            source = product.refs[rng.choice(["feature/x", "feature/offline-mode", "develop"])]
+            destination, is_pr = product.refs["main"], True
+            reason = rng.choice(["PULL_REQUEST_OPEN", "PULL_REQUEST_UPDATE"])
+        else:
+            source = product.refs[rng.choice(["main", "main", "develop", "release/2.0"])]
+            reason = rng.choice(["GIT_REF_CHANGE"] * 8 + ["MANUAL", "MANUAL_REBUILD"])
+        roll = rng.random()
+        if roll < 0.85:
+            outcome, cancel_reason = "SUCCEEDED", None
+        elif roll < 0.93:
+            outcome, cancel_reason = "FAILED", None
+        elif roll < 0.97:
+            outcome = "CANCELED"
+            cancel_reason = rng.choice(["AUTOMATICALLY_BY_NEWER_BUILD", "MANUALLY_BY_USER"])
+        else:
+            outcome, cancel_reason = "ERRORED", None
+        run = SimRun(
+            id=_uuid(rng),
+            index=index,
+            product=product,
+            workflow=workflow,
+            number=len(product.runs) + 1,
+            created=round(created, 3),
+            queued=rng.uniform(30, 240) if index else 60.0,
+            outcome=outcome,
+            cancel_reason=cancel_reason,
+            start_reason=reason,
+            is_pull_request=is_pr,
+            source_ref=source,
+            destination_ref=destination,
+            commit_sha=f"{rng.getrandbits(160):040x}",
+            destination_sha=f"{rng.getrandbits(160):040x}" if destination else None,
+            message=rng.choice(MESSAGES),
+            author=rng.choice(AUTHORS),
+        )
+        if live:
+            # The newest runs: still queued if created minutes ago, otherwise still running.
+            run.queued = 420.0 if created > self._now - 600 else 60.0
+            run.outcome, run.cancel_reason = "SUCCEEDED", None
+        failing = rng.randrange(len(workflow.action_specs))
+        offset = 0.0
+        for position, (name, action_type) in enumerate(workflow.action_specs):
+            action_outcome = "SUCCEEDED"
+            if run.outcome != "SUCCEEDED" and (position == failing or run.outcome == "CANCELED"):
+                action_outcome = run.outcome
+            action = SimAction(
+                id=_uuid(rng),
+                run=run,
+                name=name,
+                action_type=action_type,
+                start_offset=offset,
+                duration=rng.uniform(40, 70) * 60 if live else rng.uniform(6, 30) * 60,
+                outcome=action_outcome,
+                is_required=position == 0 or action_type != "ANALYZE",
+                issues=(
+                    rng.randrange(0, 4) if action_type == "ANALYZE" else 0,
+                    0 if action_outcome == "SUCCEEDED" else rng.randrange(1, 5),
+                    rng.randrange(1, 9)
+                    if action_type == "TEST" and action_outcome == "FAILED"
+                    else 0,
+                    rng.randrange(0, 40),
+                ),
+            )
+            offset += rng.uniform(0, 120)  # actions mostly run in parallel
+            action.artifacts = self._make_artifacts(rng, action)
+            run.actions.append(action)
+        return run
+
+    def _make_artifacts(self, rng: random.Random, action: SimAction) -> list[SimArtifact]:
+        run = action.run
+        product = run.product
+        growth = self._growth(product, run.created)
+        scheme = product.name if not self.hostile_names else "App"
+        label = f"{scheme} {run.number} {action.name}"
+        specs: list[tuple[str, str, float]] = []
+        if action.outcome == "SUCCEEDED":
+            if action.action_type == "ARCHIVE":
+                archive = product.archive_base * growth * rng.uniform(0.97, 1.03)
+                if rng.random() < 0.01:
+                    archive = max(archive * 2.4, 2.1 * GiB)  # the occasional giant archive
+                specs += [
+                    ("ARCHIVE", f"{scheme} {run.number}.xcarchive.zip", archive),
+                    ("ARCHIVE_EXPORT", "app-store.zip", archive * rng.uniform(0.42, 0.48)),
+                    ("ARCHIVE_EXPORT", "development.zip", archive * rng.uniform(0.5, 0.56)),
+                ]
+            elif action.action_type == "TEST":
+                specs.append(
+                    (
+                        "TEST_PRODUCTS",
+                        f"{label} Test Products.zip",
+                        product.archive_base * 0.6 * growth * rng.uniform(0.9, 1.1),
+                    )
+                )
+        if action.outcome in ("SUCCEEDED", "FAILED", "ERRORED"):
+            result_base = 320 * MiB if action.action_type == "TEST" else 40 * MiB
+            specs.append(
+                (
+                    "RESULT_BUNDLE",
+                    f"{label} Result.xcresult.zip",
+                    result_base * growth * rng.uniform(0.8, 1.2),
+                )
+            )
+        specs.append(("LOG_BUNDLE", f"{label} Logs.zip", rng.uniform(2, 24) * MiB))
+        artifacts = []
+        for file_type, file_name, size in specs:
+            if self.hostile_names and rng.random() < 0.25:
+                file_name = rng.choice(HOSTILE_NAMES) + ".zip"
+            artifacts.append(
+                SimArtifact(
+                    id=_uuid(rng),
+                    action=action,
+                    file_type=file_type,
+                    file_name=file_name,
+                    file_size=max(1, int(size * self.size_scale)),
+                )
+            )
+        return artifacts
+
+    def _growth(self, product: SimProduct, created: float) -> float:
+        """Sizes grow steadily, with two step regressions at product-specific moments."""
+        fraction = (created - self._start) / self._span
+        factor = 1 + 0.5 * fraction
+        if fraction >= 0.35 + 0.05 * product.index:
+            factor *= 1.25
+        if fraction >= 0.75:
+            factor *= 1.15
+        return factor
+
+
+def _uuid(rng: random.Random) -> str:
+    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+
+def _weighted_index(rng: random.Random, count: int) -> int:
+    """Earlier products are busier: weights 1, 1/2, 1/3, ..."""
+    weights = [1 / (i + 1) for i in range(count)]
+    return rng.choices(range(count), weights=weights)[0]
+
+
+# --- download content ----------------------------------------------------------------
+
+BLOCK_SIZE = 64 * 1024
+
+
+def _block(artifact_id: str) -> bytes:
+    seed = hashlib.sha256(artifact_id.encode()).digest()
+    return (seed * (BLOCK_SIZE // len(seed) + 1))[:BLOCK_SIZE]
+
+
+def content_chunks(artifact_id: str, size: int, chunk_size: int = BLOCK_SIZE):
+    """The bytes of an artifact's download: ``size`` bytes of a block derived from its id."""
+    block = _block(artifact_id)
+    if chunk_size != BLOCK_SIZE:
+        block = (block * (chunk_size // BLOCK_SIZE + 1))[:chunk_size]
+    remaining = size
+    while remaining > 0:
+        piece = block if remaining >= len(block) else block[:remaining]
+        remaining -= len(piece)
+        yield piece
+
+
+def expected_sha256(artifact_id: str, size: int) -> str:
+    """The SHA-256 hex digest of what the simulator serves for this artifact."""
+    digest = hashlib.sha256()
+    for chunk in content_chunks(artifact_id, size):
+        digest.update(chunk)
+    return digest.hexdigest()

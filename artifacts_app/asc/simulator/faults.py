@@ -1,0 +1,72 @@
+"""Fault injection for the simulator: random rates from a seed, or scripted for the next calls."""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+
+API_FAULTS = ("429", "429-retry-after", "500", "503", "reset", "truncate", "invalid-json")
+DOWNLOAD_FAULTS = ("cut", "reset", "500")
+
+
+@dataclass
+class Faults:
+    """What goes wrong, and how often. Every knob can be changed while the server runs.
+
+    ``rates`` maps a kind from ``API_FAULTS`` to the probability that an API request gets it;
+    ``download_cut`` is the probability that a download stops halfway. ``inject()`` scripts
+    faults for the next requests, which is what most tests want.
+    """
+
+    seed: int = 0
+    rates: dict[str, float] = field(default_factory=dict)
+    download_cut: float = 0.0
+    latency: float = 0.0  # seconds added to every API request
+    download_latency: float = 0.0
+    retry_after: int = 1  # the Retry-After value sent with "429-retry-after"
+
+    def __post_init__(self) -> None:
+        unknown = set(self.rates) - set(API_FAULTS)
+        if unknown:
+            raise ValueError(f"unknown fault kinds: {sorted(unknown)}; use {API_FAULTS}")
+        self._random = random.Random(self.seed)
+        self._lock = threading.Lock()
+        self._api_queue: deque[str] = deque()
+        self._download_queue: deque[str] = deque()
+
+    def inject(self, kind: str, count: int = 1) -> None:
+        """Make the next ``count`` API requests (or downloads, for "cut") fail with ``kind``."""
+        with self._lock:
+            if kind == "cut" or kind.startswith("download-"):
+                self._download_queue.extend([kind.removeprefix("download-")] * count)
+            elif kind in API_FAULTS:
+                self._api_queue.extend([kind] * count)
+            else:
+                raise ValueError(f"unknown fault kind {kind!r}; use {API_FAULTS} or 'cut'")
+
+    def clear(self) -> None:
+        with self._lock:
+            self._api_queue.clear()
+            self._download_queue.clear()
+            self.rates = {}
+            self.download_cut = 0.0
+            self.latency = self.download_latency = 0.0
+
+    def next_api_fault(self) -> str | None:
+        with self._lock:
+            if self._api_queue:
+                return self._api_queue.popleft()
+            for kind, rate in self.rates.items():
+                if rate and self._random.random() < rate:
+                    return kind
+            return None
+
+    def next_download_fault(self) -> str | None:
+        with self._lock:
+            if self._download_queue:
+                return self._download_queue.popleft()
+            if self.download_cut and self._random.random() < self.download_cut:
+                return "cut"
+            return None

@@ -1,0 +1,148 @@
+"""Serve the simulator on a loopback port, in a background thread (tests) or the foreground."""
+
+from __future__ import annotations
+
+import io
+import logging
+import threading
+from dataclasses import fields
+from socketserver import ThreadingMixIn
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from .app import SimulatorApp, SimulatorConfig, Stats
+from .dataset import Dataset
+from .faults import Faults
+
+logger = logging.getLogger(__name__)
+
+DATASET_OPTIONS = {
+    "seed",
+    "runs",
+    "products",
+    "days",
+    "now",
+    "hostile_names",
+    "size_scale",
+    "live_runs",
+}
+FAULT_OPTIONS = {f.name for f in fields(Faults)}
+CONFIG_OPTIONS = {f.name for f in fields(SimulatorConfig)} - {"faults"}
+
+
+class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        logger.debug("simulator: connection from %s ended abruptly", client_address)
+
+
+class _Discard(io.StringIO):
+    def write(self, text: str) -> int:
+        return len(text)
+
+
+class QuietRequestHandler(WSGIRequestHandler):
+    """Hands the socket to the app (to simulate resets) and keeps tracebacks off stderr."""
+
+    def get_environ(self) -> dict[str, Any]:
+        environ = super().get_environ()
+        environ["simulator.connection"] = self.connection
+        return environ
+
+    def get_stderr(self) -> io.StringIO:
+        return _Discard()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        logger.debug("simulator: " + format, *args)
+
+
+class SimulatorServer:
+    """A running simulator: ``base_url``, ``dataset``, ``config``, ``stats``, ``stop()``."""
+
+    def __init__(
+        self, dataset: Dataset, config: SimulatorConfig, host: str = "127.0.0.1", port: int = 0
+    ):
+        self.app = SimulatorApp(dataset, config)
+        self.httpd = make_server(
+            host,
+            port,
+            self.app,
+            server_class=ThreadingWSGIServer,
+            handler_class=QuietRequestHandler,
+        )
+        wildcard = host in ("", "0.0.0.0", "::")  # noqa: S104 - only to print a usable address
+        shown_host = "127.0.0.1" if wildcard else host
+        self.base_url = f"http://{shown_host}:{self.httpd.server_port}"
+        self._thread: threading.Thread | None = None
+
+    @property
+    def dataset(self) -> Dataset:
+        return self.app.dataset
+
+    @property
+    def config(self) -> SimulatorConfig:
+        return self.app.config
+
+    @property
+    def faults(self) -> Faults:
+        return self.app.config.faults
+
+    @property
+    def stats(self) -> Stats:
+        return self.app.stats
+
+    def reset_budget(self) -> None:
+        """Start a fresh rolling hour: the whole budget is available again."""
+        self.app.reset_budget()
+
+    def start(self) -> SimulatorServer:
+        self._thread = threading.Thread(
+            target=self.httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="asc-simulator",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self.httpd.serve_forever(poll_interval=0.2)
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self.httpd.shutdown()
+            self._thread.join(timeout=5)
+            self._thread = None
+        self.httpd.server_close()
+
+    def __enter__(self) -> SimulatorServer:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.stop()
+
+
+def build(
+    host: str = "127.0.0.1", port: int = 0, dataset: Dataset | None = None, **options: Any
+) -> SimulatorServer:
+    """Make a server (not yet serving) from flat options: dataset, config and fault knobs."""
+    unknown = set(options) - DATASET_OPTIONS - FAULT_OPTIONS - CONFIG_OPTIONS
+    if unknown:
+        raise TypeError(f"unknown simulator options: {sorted(unknown)}")
+    if dataset is None:
+        dataset = Dataset(**{k: v for k, v in options.items() if k in DATASET_OPTIONS})
+    fault_options = {k: v for k, v in options.items() if k in FAULT_OPTIONS}
+    fault_options.setdefault("seed", options.get("seed", 0))
+    config = SimulatorConfig(
+        faults=Faults(**fault_options),
+        **{k: v for k, v in options.items() if k in CONFIG_OPTIONS},
+    )
+    return SimulatorServer(dataset, config, host, port)
+
+
+def run_in_thread(host: str = "127.0.0.1", port: int = 0, **options: Any) -> SimulatorServer:
+    """Start a simulator in a background thread; call ``.stop()`` when done."""
+    return build(host, port, **options).start()
