@@ -1,0 +1,1 @@
+from tests.simulator_fixtures import *  # noqa
