@@ -1,0 +1,159 @@
+"""Fetch one artifact into archive storage: fresh URL, stream, count, hash, move into place.
+
+Knows the App Store Connect client and Django's storage API, not the models: the caller
+passes a `Job` of plain values and records the `Outcome`. Memory stays flat whatever the
+file size: bytes go from the socket to a temporary file one chunk at a time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import requests
+import urllib3
+from django.core.files.storage import Storage
+
+from ..asc.client import AscClient
+from ..asc.errors import ExpiredDownloadError, NotFoundError, ServerError, TransportError
+from .storage import (
+    ArchiveError,
+    describe,
+    discard,
+    move_into_place,
+    new_temporary,
+    storage_error,
+)
+
+CHUNK_SIZE = 1024 * 1024
+URL_ATTEMPTS = 3  # fresh URLs asked for when a download answers 403 (expired)
+
+ARCHIVED = "archived"
+LOST = "lost"
+FAILED = "failed"
+
+_CUT_OFF = (requests.RequestException, urllib3.exceptions.HTTPError)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One artifact to archive, as plain values (workers never touch the database)."""
+
+    pk: int
+    asc_id: str
+    file_name: str
+    file_size: int | None
+    name: str  # storage name, from ids
+    label: str = ""  # for messages: type, printable file name and id
+
+
+@dataclass(frozen=True)
+class Outcome:
+    job: Job
+    status: str  # ARCHIVED, LOST or FAILED
+    size: int | None = None
+    sha256: str = ""
+    error: str = ""
+    url_refreshes: int = 0
+
+
+def fetch(
+    client: AscClient,
+    job: Job,
+    storage: Storage,
+    progress: Callable[[int], None] = lambda n: None,
+) -> Outcome:
+    """Archive one artifact. Raises `ArchiveError` for failures that should stop the run."""
+    refreshes = 0
+    for _attempt in range(URL_ATTEMPTS):
+        try:
+            fresh = client.artifact(job.asc_id)
+        except NotFoundError:
+            return Outcome(job, LOST, error="404 from App Store Connect: expired upstream")
+        except ServerError as exc:
+            return Outcome(job, FAILED, error=str(exc), url_refreshes=refreshes)
+        if not fresh.download_url:
+            return Outcome(job, FAILED, error="App Store Connect gave no downloadUrl")
+        expected = fresh.file_size if fresh.file_size is not None else job.file_size
+        try:
+            response = client.open_download(fresh.download_url)
+        except ExpiredDownloadError:
+            refreshes += 1
+            continue
+        except NotFoundError:
+            return Outcome(job, LOST, error="404 on download: expired upstream")
+        except (TransportError, ServerError) as exc:
+            return Outcome(job, FAILED, error=str(exc), url_refreshes=refreshes)
+        with response:
+            return _stream_and_store(response, job, expected, storage, progress, refreshes)
+    return Outcome(
+        job,
+        FAILED,
+        error=f"download URL refused as expired {refreshes} times in a row; run again later",
+        url_refreshes=refreshes,
+    )
+
+
+def _stream_and_store(
+    response: requests.Response,
+    job: Job,
+    expected: int | None,
+    storage: Storage,
+    progress: Callable[[int], None],
+    refreshes: int,
+) -> Outcome:
+    descriptor, temporary = new_temporary(storage, job.asc_id[:40] or "artifact")
+    digest = hashlib.sha256()
+    received = 0
+    stored = False
+    try:
+        with os.fdopen(descriptor, "wb", buffering=0) as handle:
+            try:
+                for chunk in response.iter_content(CHUNK_SIZE):
+                    handle.write(chunk)
+                    digest.update(chunk)
+                    received += len(chunk)
+                    progress(len(chunk))
+            except _CUT_OFF:
+                progress(-received)
+                return Outcome(
+                    job,
+                    FAILED,
+                    size=received,
+                    error=_cut_message(received, expected),
+                    url_refreshes=refreshes,
+                )
+            os.fsync(handle.fileno())
+        if expected is not None and received != expected:
+            progress(-received)
+            return Outcome(
+                job,
+                FAILED,
+                size=received,
+                error=_cut_message(received, expected),
+                url_refreshes=refreshes,
+            )
+        move_into_place(storage, temporary, job.name)
+        stored = True
+    except OSError as exc:
+        raise storage_error(exc, describe(storage)) from None
+    finally:
+        if not stored:
+            discard(temporary)
+    return Outcome(
+        job, ARCHIVED, size=received, sha256=digest.hexdigest(), url_refreshes=refreshes
+    )
+
+
+def _cut_message(received: int, expected: int | None) -> str:
+    if expected is not None and received > expected:
+        return (
+            f"download sent {received:,} bytes but Apple announced {expected:,}; not archived"
+        )
+    of = f" of {expected:,}" if expected is not None else ""
+    return f"download cut off after {received:,}{of} bytes; run again to retry it"
+
+
+__all__ = ["ArchiveError", "Job", "Outcome", "fetch", "ARCHIVED", "LOST", "FAILED"]

@@ -1,0 +1,58 @@
+"""Where an artifact lives in archive storage: a path built from App Store Connect ids only.
+
+Apple's file name is never part of the path (it is kept as metadata on the record): a name
+such as ``../../x``, an absolute path, a NUL byte or 300 characters of unicode cannot steer
+where a file is written. Ids are checked too, since they also come from the API.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+_SAFE_COMPONENT = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,99}")
+
+
+def safe_component(value: str | None, fallback: str = "none") -> str:
+    """``value`` if it is a plain, short file name; otherwise a stable hash of it."""
+    if not value:
+        return fallback
+    if _SAFE_COMPONENT.fullmatch(value) and ".." not in value:
+        return value
+    digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:20]
+    return f"id-{digest}"
+
+
+def storage_name(
+    *,
+    product_id: str,
+    workflow_id: str | None,
+    run_id: str,
+    action_id: str,
+    file_type: str | None,
+    artifact_id: str,
+    file_name: str = "",
+) -> str:
+    """``product/workflow/run/action/TYPE/artifact[.zip]``, relative to the archive root.
+
+    The only thing taken from Apple's file name is whether it ends in ``.zip``, so the stored
+    file opens with the right program.
+    """
+    leaf = safe_component(artifact_id)
+    if file_name.lower().endswith(".zip"):
+        leaf += ".zip"
+    parts = [
+        safe_component(product_id),
+        safe_component(workflow_id, "no-workflow"),
+        safe_component(run_id),
+        safe_component(action_id),
+        safe_component(file_type, "UNKNOWN"),
+        leaf,
+    ]
+    return "/".join(parts)
+
+
+def printable(text: str, limit: int = 80) -> str:
+    """Apple's text made safe for one terminal line: no control characters, bounded length."""
+    cleaned = "".join(ch if ch.isprintable() else "?" for ch in text)
+    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"

@@ -1,0 +1,149 @@
+"""Retention: which archived files may go, and deleting them.
+
+A policy keeps the newest N runs' files per workflow and file type, keeps every file of a
+run built from a tag or a release branch, and lets log bundles older than N days go even
+among the newest. Files of protected runs are never deleted. Decisions are made in the
+database (a window function ranks runs); nothing is deleted on a dry run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.core.files.storage import Storage
+from django.db.models import F, Q, QuerySet, Sum, Window
+from django.db.models.functions import DenseRank
+from django.utils import timezone
+
+from ..models import ArchivedArtifact, FileType
+from .progress import human_bytes
+from .selection import Selection
+from .storage import ArchiveError, archive_storage, storage_error
+
+Status = ArchivedArtifact.Status
+
+DEFAULT_KEEP_LAST = 10
+DEFAULT_KEEP_REFS = ("release/*",)
+DEFAULT_LOG_DAYS = 30
+
+
+@dataclass(frozen=True)
+class RetentionPolicy:
+    keep_last: int | None = DEFAULT_KEEP_LAST  # runs per workflow and file type; None keeps all
+    keep_tags: bool = True  # runs built from a tag are kept whole
+    keep_refs: tuple[str, ...] = DEFAULT_KEEP_REFS  # branch names; a trailing * is a prefix
+    log_days: int | None = DEFAULT_LOG_DAYS  # log bundles older than this go; None keeps them
+
+    def describe(self) -> str:
+        parts = [
+            f"keep the last {self.keep_last} runs per workflow and type"
+            if self.keep_last is not None
+            else "keep every run",
+        ]
+        kept = (["tags"] if self.keep_tags else []) + list(self.keep_refs)
+        if kept:
+            parts.append("keep runs on " + ", ".join(kept))
+        if self.log_days is not None:
+            parts.append(f"delete logs older than {self.log_days} days")
+        return "; ".join(parts)
+
+
+@dataclass
+class RetentionReport:
+    dry_run: bool
+    count: int = 0
+    bytes: int = 0
+    paths: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        verb = "would delete" if self.dry_run else "deleted"
+        return f"retention {verb} {self.count} archived files, freeing {human_bytes(self.bytes)}"
+
+
+def protected(policy: RetentionPolicy) -> Q:
+    """Archived records whose run the policy keeps whole."""
+    condition = Q(pk__in=[])
+    if policy.keep_tags:
+        condition |= Q(artifact__build_run__source_ref_kind="TAG")
+    for pattern in policy.keep_refs:
+        if pattern.endswith("*"):
+            condition |= Q(artifact__build_run__source_ref_name__startswith=pattern[:-1])
+        else:
+            condition |= Q(artifact__build_run__source_ref_name=pattern)
+    return condition
+
+
+def candidates(
+    policy: RetentionPolicy, selection: Selection | None = None, now: datetime | None = None
+) -> QuerySet[ArchivedArtifact]:
+    """Archived records the policy would delete, oldest runs first."""
+    archived = ArchivedArtifact.objects.filter(status=Status.ARCHIVED)
+    if selection is not None:
+        archived = archived.filter(artifact__in=selection.artifacts())
+    reasons = Q(pk__in=[])
+    if policy.keep_last is not None:
+        ranked = archived.annotate(
+            run_rank=Window(
+                DenseRank(),
+                partition_by=[F("artifact__workflow_id"), F("artifact__file_type")],
+                order_by=[
+                    F("artifact__run_created_date").desc(nulls_last=True),
+                    F("artifact__build_run_id").desc(),
+                ],
+            )
+        ).filter(run_rank__gt=policy.keep_last)
+        reasons |= Q(pk__in=list(ranked.values_list("pk", flat=True)))
+    if policy.log_days is not None:
+        cutoff = (now or timezone.now()) - timedelta(days=policy.log_days)
+        reasons |= Q(
+            artifact__file_type=FileType.LOG_BUNDLE, artifact__run_created_date__lt=cutoff
+        )
+    return (
+        archived.filter(reasons)
+        .exclude(protected(policy))
+        .order_by(F("artifact__run_created_date").asc(nulls_first=True), "pk")
+    )
+
+
+def apply_retention(
+    policy: RetentionPolicy,
+    *,
+    dry_run: bool = True,
+    selection: Selection | None = None,
+    storage: Storage | None = None,
+    now: datetime | None = None,
+) -> RetentionReport:
+    """Delete (or, on a dry run, list) what the policy lets go. Raises `ArchiveError`."""
+    chosen = candidates(policy, selection, now)
+    report = RetentionReport(dry_run=dry_run)
+    rows = list(chosen.values_list("pk", "path", "size"))
+    report.count = len(rows)
+    report.bytes = sum(size or 0 for _, _, size in rows)
+    report.paths = [path for _, path, _ in rows]
+    if dry_run:
+        return report
+    storage = storage or archive_storage()
+    for pk, path, _size in rows:
+        try:
+            if path:
+                storage.delete(path)
+        except OSError as exc:
+            raise storage_error(exc, path) from None
+        ArchivedArtifact.objects.filter(pk=pk).update(
+            status=Status.PRUNED, pruned_at=timezone.now(), updated_at=timezone.now()
+        )
+    return report
+
+
+def freed_bytes(queryset: QuerySet[ArchivedArtifact]) -> int:
+    return queryset.aggregate(total=Sum("size"))["total"] or 0
+
+
+__all__ = [
+    "ArchiveError",
+    "RetentionPolicy",
+    "RetentionReport",
+    "apply_retention",
+    "candidates",
+]

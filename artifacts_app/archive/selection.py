@@ -1,0 +1,42 @@
+"""Which artifacts a command or admin action is about: by type, product, workflow and date."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from django.db.models import QuerySet
+
+from ..models import CiArtifact
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Filters on mirror rows; empty means "all". Ids are App Store Connect ids."""
+
+    file_types: tuple[str, ...] = ()
+    products: tuple[str, ...] = ()
+    workflows: tuple[str, ...] = ()
+    since: date | None = None  # build run created on or after this day (UTC)
+    until: date | None = None  # ... and on or before this one
+    artifact_pks: tuple[int, ...] | None = None  # exactly these rows (the admin action)
+
+    def artifacts(self) -> QuerySet[CiArtifact]:
+        queryset = CiArtifact.objects.all()
+        if self.file_types:
+            queryset = queryset.filter(file_type__in=self.file_types)
+        if self.products:
+            queryset = queryset.filter(product__asc_id__in=self.products)
+        if self.workflows:
+            queryset = queryset.filter(workflow__asc_id__in=self.workflows)
+        if self.since:
+            queryset = queryset.filter(run_created_date__gte=_midnight(self.since))
+        if self.until:
+            queryset = queryset.filter(run_created_date__lt=_midnight(self.until + timedelta(1)))
+        if self.artifact_pks is not None:
+            queryset = queryset.filter(pk__in=self.artifact_pks)
+        return queryset
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)

@@ -1,0 +1,133 @@
+"""Archive storage: Django's storage API, a local folder by default.
+
+`settings.STORAGES["archive"]` picks the backend (S3-compatible storage is a setting away);
+a `FileSystemStorage` without a `location` is rooted at `settings.ARCHIVE_ROOT`. Downloads go
+to a temporary file first and reach their final name in one step: `os.replace` on the same
+filesystem, or a single `storage.save` elsewhere. A crash never leaves half a file under
+the final name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import FileSystemStorage, Storage
+from django.utils.module_loading import import_string
+
+INCOMING = ".incoming"  # temporary downloads, next to the archive so a rename is atomic
+STALE_AFTER = 6 * 3600  # a temporary file older than this was left by a killed process
+
+
+class ArchiveError(Exception):
+    """A failure that stops the whole run (disk full, permission denied, unusable storage).
+
+    Its message is one line that says what to do.
+    """
+
+
+def archive_storage() -> Storage:
+    config = settings.STORAGES.get("archive") or {
+        "BACKEND": "django.core.files.storage.FileSystemStorage"
+    }
+    backend = import_string(config["BACKEND"])
+    options = dict(config.get("OPTIONS") or {})
+    if issubclass(backend, FileSystemStorage):
+        options.setdefault("location", settings.ARCHIVE_ROOT)
+    return backend(**options)
+
+
+def is_local(storage: Storage) -> bool:
+    return isinstance(storage, FileSystemStorage)
+
+
+def describe(storage: Storage) -> str:
+    return str(storage.location) if is_local(storage) else type(storage).__name__
+
+
+def incoming_dir(storage: Storage) -> Path | None:
+    """Where temporary downloads go: inside a local archive root, else the system's temp dir."""
+    if not is_local(storage):
+        return None
+    path = Path(storage.location) / INCOMING
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise storage_error(exc, describe(storage)) from None
+    return path
+
+
+def new_temporary(storage: Storage, prefix: str) -> tuple[int, str]:
+    """An open file descriptor and path for a download in progress."""
+    try:
+        return tempfile.mkstemp(prefix=f"{prefix}.", suffix=".part", dir=incoming_dir(storage))
+    except OSError as exc:
+        raise storage_error(exc, describe(storage)) from None
+
+
+def move_into_place(storage: Storage, temporary: str, name: str) -> None:
+    """Give a complete temporary file its final name in one step, replacing any older copy."""
+    try:
+        if is_local(storage):
+            final = Path(storage.path(name))  # safe_join refuses anything outside the root
+            final.parent.mkdir(parents=True, exist_ok=True)
+            mode = storage.file_permissions_mode
+            if mode is not None:
+                os.chmod(temporary, mode)
+            os.replace(temporary, final)
+            return
+        if storage.exists(name):
+            storage.delete(name)
+        with open(temporary, "rb") as handle:
+            saved = storage.save(name, File(handle, name=name))
+        if saved != name:
+            storage.delete(saved)
+            raise ArchiveError(f"archive storage saved {name} under another name; not recorded")
+    except OSError as exc:
+        raise storage_error(exc, describe(storage)) from None
+    finally:
+        discard(temporary)
+
+
+def discard(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
+def sweep_incoming(storage: Storage, now: float | None = None) -> int:
+    """Remove temporary downloads left behind by a killed process. Returns how many."""
+    folder = incoming_dir(storage) if is_local(storage) else None
+    if folder is None:
+        return 0
+    cutoff = (now or time.time()) - STALE_AFTER
+    removed = 0
+    for entry in folder.glob("*.part"):
+        try:
+            if entry.stat().st_mtime < cutoff:
+                entry.unlink()
+                removed += 1
+        except OSError:
+            continue
+    return removed
+
+
+def storage_error(exc: OSError, where: str) -> ArchiveError:
+    """One actionable line for a storage failure; the partial file is already gone."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return ArchiveError(
+            f"disk full writing to the archive ({where}): free some space or apply retention "
+            "(archive_artifacts --retention), then run again"
+        )
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return ArchiveError(
+            f"permission denied writing to the archive ({where}): make ARCHIVE_ROOT writable "
+            "by this user, then run again"
+        )
+    reason = exc.strerror or type(exc).__name__
+    return ArchiveError(f"cannot write to the archive ({where}): {reason}")

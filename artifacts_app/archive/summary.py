@@ -1,0 +1,43 @@
+"""Archive figures for the dashboard, computed in the database."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import Coalesce
+
+from ..models import ArchivedArtifact, CiArtifact
+
+Status = ArchivedArtifact.Status
+
+
+def archive_summary() -> dict[str, int]:
+    """`{archived_count, archived_bytes, not_archived_count, lost_count,
+    expired_upstream_but_safe_count, storage_bytes}`.
+
+    - archived_count: artifacts with a verified copy in archive storage.
+    - archived_bytes: their size as Apple announced it (`fileSize`).
+    - not_archived_count: every other artifact (never tried, failed, lost, pruned);
+      archived_count + not_archived_count is the number of artifacts.
+    - lost_count: artifacts Apple answered 404 for before they could be archived.
+    - expired_upstream_but_safe_count: archived artifacts the sync no longer finds upstream.
+    - storage_bytes: bytes the archive occupies (sizes of the stored files).
+    """
+    archived = Q(status=Status.ARCHIVED)
+    figures = ArchivedArtifact.objects.aggregate(
+        archived_count=Count("pk", filter=archived),
+        archived_bytes=Coalesce(Sum("artifact__file_size", filter=archived), 0),
+        storage_bytes=Coalesce(Sum("size", filter=archived), 0),
+        lost_count=Count("pk", filter=Q(status=Status.LOST)),
+        expired_upstream_but_safe_count=Count(
+            "pk", filter=archived & Q(artifact__gone_upstream_at__isnull=False)
+        ),
+    )
+    total = CiArtifact.objects.count()
+    return {
+        "archived_count": figures["archived_count"],
+        "archived_bytes": figures["archived_bytes"],
+        "not_archived_count": total - figures["archived_count"],
+        "lost_count": figures["lost_count"],
+        "expired_upstream_but_safe_count": figures["expired_upstream_but_safe_count"],
+        "storage_bytes": figures["storage_bytes"],
+    }
