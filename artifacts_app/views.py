@@ -1,15 +1,195 @@
+import csv
+from datetime import timedelta
+from urllib.parse import urlencode
+
 from django.contrib.auth.decorators import login_not_required
-from django.http import JsonResponse
-from django.shortcuts import render
+from django.core.paginator import EmptyPage, Paginator
+from django.http import JsonResponse, QueryDict, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from . import stats
+from .filters import PRESET_DAYS, FilterError, parse_filters, today_utc
 from .health import sync_health
+from .models import CiBuildRun, CiProduct, CiWorkflow, FileType
+
+API_PAGE_SIZE = 100
+CSV_COLUMNS = [
+    "id",
+    "file_name",
+    "file_type",
+    "file_size",
+    "archived",
+    "build_run_id",
+    "build_run_number",
+    "build_run_created_date",
+    "action_id",
+    "action_name",
+    "action_type",
+    "workflow_id",
+    "workflow_name",
+    "product_id",
+    "product_name",
+]
 
 
 @require_GET
 def dashboard(request):
-    return render(request, "artifacts/dashboard.html")
+    try:
+        f = parse_filters(request.GET)
+        error = None
+    except FilterError as exc:
+        f, error = parse_filters(_empty()), str(exc)
+    stats.ensure_rollup()
+    context = {
+        "filters": f,
+        "error": error,
+        "options": _filter_options(f),
+        "kpis": stats.kpis(f),
+        "share": stats.share_by_type(f),
+        "trend": stats.trend_and_regressions(f),
+        "largest": stats.largest_artifacts(f),
+        "runs": stats.latest_runs(f),
+    }
+    context.update(_queries(f))
+    context["chart_data"] = {
+        "granularity": f.granularity,
+        "periods": stats.periods(f),
+        "series": stats.series(f),
+        "share": context["share"],
+        "trend": context["trend"],
+    }
+    return render(request, "artifacts/dashboard.html", context, status=400 if error else 200)
+
+
+@require_GET
+def workflow_detail(request, asc_id):
+    workflow = get_object_or_404(CiWorkflow.objects.select_related("product"), asc_id=asc_id)
+    params = request.GET.copy()
+    params.setlist("workflow", [workflow.asc_id])
+    params.setlist("product", [])
+    try:
+        f = parse_filters(params)
+        error = None
+    except FilterError as exc:
+        f, error = parse_filters(_empty(workflow=[workflow.asc_id])), str(exc)
+    stats.ensure_rollup()
+    trend = stats.trend_and_regressions(f)
+    share = stats.share_by_type(f)
+    context = {
+        "workflow": workflow,
+        "filters": f,
+        "error": error,
+        "kpis": stats.kpis(f),
+        "share": share,
+        "trend": trend,
+        "runs": stats.latest_runs(f, limit=50),
+        "chart_data": {"granularity": f.granularity, "trend": trend, "share": share},
+    }
+    context.update(_queries(f))
+    return render(request, "artifacts/workflow.html", context, status=400 if error else 200)
+
+
+@require_GET
+def run_detail(request, asc_id):
+    run = get_object_or_404(CiBuildRun.objects.select_related("workflow", "product"), asc_id=asc_id)
+    actions = run.actions.order_by("name", "id").prefetch_related("artifacts")
+    previous = (
+        CiBuildRun.objects.filter(workflow_id=run.workflow_id, number__lt=run.number)
+        .order_by("-number")
+        .first()
+        if run.workflow_id
+        else None
+    )
+    by_type = stats.run_totals_by_type(run)
+    total = sum(row["bytes"] for row in by_type)  # a few file types, already aggregated
+    previous_total = None
+    if previous is not None:
+        previous_total = sum(row["bytes"] for row in stats.run_totals_by_type(previous))
+    context = {
+        "run": run,
+        "actions": actions,
+        "by_type": by_type,
+        "total": total,
+        "previous": previous,
+        "delta": total - previous_total if previous_total is not None else None,
+    }
+    return render(request, "artifacts/run.html", context)
+
+
+@require_GET
+def api_stats(request):
+    try:
+        f = parse_filters(request.GET)
+    except FilterError as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    return JsonResponse(stats.stats_payload(f))
+
+
+@require_GET
+def api_artifacts(request):
+    try:
+        f = parse_filters(request.GET)
+    except FilterError as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    related = ("build_run", "build_action", "workflow", "product")
+    qs = stats.with_archived(stats.artifact_queryset(f).select_related(*related))
+    paginator = Paginator(qs, API_PAGE_SIZE)
+    try:
+        page = paginator.page(f.page)
+    except EmptyPage:
+        return JsonResponse(
+            {"error": f"page: there are only {paginator.num_pages} pages"}, status=400
+        )
+    next_url = None
+    if page.has_next():
+        params = request.GET.copy()
+        params["page"] = str(f.page + 1)
+        next_url = request.build_absolute_uri(f"{request.path}?{params.urlencode()}")
+    return JsonResponse(
+        {
+            "count": paginator.count,
+            "next": next_url,
+            "results": [_artifact_json(artifact) for artifact in page.object_list],
+        }
+    )
+
+
+@require_GET
+def export_csv(request):
+    try:
+        f = parse_filters(request.GET)
+    except FilterError as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    rows = stats.with_archived(stats.artifact_queryset(f)).values_list(
+        "asc_id",
+        "file_name",
+        "file_type",
+        "file_size",
+        "archived",
+        "build_run__asc_id",
+        "build_run__number",
+        "run_created_date",
+        "build_action__asc_id",
+        "build_action__name",
+        "build_action__action_type",
+        "workflow__asc_id",
+        "workflow__name",
+        "product__asc_id",
+        "product__name",
+    )
+    writer = csv.writer(_Echo())
+
+    def lines():
+        yield writer.writerow(CSV_COLUMNS)
+        for row in rows.iterator(chunk_size=2000):
+            yield writer.writerow([_csv_cell(value) for value in row])
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    filename = f"artifacts-{f.start.isoformat()}-{f.end.isoformat()}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
 
 @login_not_required
@@ -17,3 +197,88 @@ def dashboard(request):
 @require_GET
 def healthz(request):
     return JsonResponse(sync_health())
+
+
+# --- Helpers -----------------------------------------------------------------------------
+
+
+def _empty(**params):
+    """A QueryDict with only `params`: the defaults shown beside an error."""
+    query = QueryDict(mutable=True)
+    for key, values in params.items():
+        query.setlist(key, values)
+    return query
+
+
+def _queries(f):
+    """Query strings for links: the whole view (export) and just the range (drill-downs)."""
+    return {
+        "query": urlencode(f.query()),
+        "range_query": urlencode(f.query()[:3]),
+    }
+
+
+def _filter_options(f):
+    products = list(CiProduct.objects.order_by("name", "id").values("asc_id", "name"))
+    workflows = CiWorkflow.objects.order_by("product__name", "name", "id")
+    if f.product_pks:
+        workflows = workflows.filter(product_id__in=f.product_pks)
+    today = today_utc()
+    presets = [
+        {
+            "days": days,
+            "start": (today - timedelta(days=days - 1)).isoformat(),
+            "end": today.isoformat(),
+            "selected": f.end == today and f.days == days,
+        }
+        for days in PRESET_DAYS
+    ]
+    return {
+        "products": products,
+        "workflows": list(workflows.values("asc_id", "name", "product__name")),
+        "file_types": FileType.choices,
+        "granularities": ["day", "week", "month"],
+        "presets": presets,
+        "custom": not any(p["selected"] for p in presets),
+    }
+
+
+def _artifact_json(artifact):
+    run = artifact.build_run
+    action = artifact.build_action
+    workflow = artifact.workflow
+    return {
+        "id": artifact.asc_id,
+        "file_name": artifact.file_name,
+        "file_type": artifact.file_type,
+        "file_size": artifact.file_size,
+        "archived": bool(artifact.archived),
+        "build_run": {
+            "id": run.asc_id,
+            "number": run.number,
+            "created_date": run.created_date.isoformat() if run.created_date else None,
+        },
+        "action": {"id": action.asc_id, "name": action.name, "action_type": action.action_type},
+        "workflow": {"id": workflow.asc_id, "name": workflow.name} if workflow else None,
+        "product": {"id": artifact.product.asc_id, "name": artifact.product.name},
+    }
+
+
+class _Echo:
+    """A file-like object whose write() hands the line back, for streaming csv.writer."""
+
+    def write(self, value):
+        return value
+
+
+def _csv_cell(value):
+    """Defuse spreadsheet formulas: a text cell starting with = + - @ (or tab/CR) is quoted."""
+    if value is None:
+        return ""
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value

@@ -1,0 +1,59 @@
+/* The per-workflow size trend: median (and optionally largest) per period, regressions marked. */
+(function () {
+  "use strict";
+  var AC = window.ArtifactCharts;
+
+  function draw(canvasId, trend, showMax) {
+    if (!trend || !trend.workflows.length) { return null; }
+    var datasets = [];
+    trend.workflows.forEach(function (workflow, i) {
+      var colour = AC.lineColour(i);
+      datasets.push({
+        type: "line",
+        label: workflow.name + " (median)",
+        data: workflow.median,
+        borderColor: colour,
+        backgroundColor: colour,
+        spanGaps: true,
+        pointRadius: 2,
+        tension: 0.2
+      });
+      datasets.push({
+        type: "line",
+        label: workflow.name + " (largest)",
+        data: workflow.max,
+        borderColor: colour,
+        backgroundColor: colour,
+        borderDash: [4, 4],
+        borderWidth: 1,
+        pointRadius: 0,
+        spanGaps: true,
+        hidden: !showMax
+      });
+    });
+    if (trend.regressions.length) {
+      datasets.push({
+        type: "line",
+        label: "Regressions",
+        data: trend.regressions.map(function (r) { return { x: r.period, y: r.bytes }; }),
+        showLine: false,
+        pointStyle: "triangle",
+        pointRadius: 7,
+        borderColor: "#b3261e",
+        backgroundColor: "#b3261e"
+      });
+    }
+    var options = AC.baseOptions();
+    options.scales = { y: AC.bytesAxis(false) };
+    options.plugins = { tooltip: { callbacks: { label: function (ctx) {
+      return ctx.dataset.label + ": " + AC.formatBytes(ctx.parsed.y);
+    } } } };
+    return AC.create(canvasId, {
+      type: "line",
+      data: { labels: trend.periods, datasets: datasets },
+      options: options
+    });
+  }
+
+  window.ArtifactTrend = { draw: draw };
+})();
