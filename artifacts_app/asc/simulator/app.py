@@ -427,6 +427,9 @@ class SimulatorApp:
             return self._respond(
                 start_response, 429, json.dumps(error.document()).encode(), extra=extra
             )
+        if fault == "401":
+            error = _unauthorized("the token was refused (a transient failure)")
+            return self._respond(start_response, 401, json.dumps(error.document()).encode())
         if fault in ("500", "503"):
             status = int(fault)
             error = ApiError(
@@ -961,6 +964,8 @@ class SimulatorApp:
             return []
         if fault == "500":
             return self._plain(start_response, 500, "Internal error")
+        if fault == "expired":  # as if the URL's time ran out between fetching and using it
+            return self._plain(start_response, 403, "Request has expired")
         size = artifact.file_size
         start_response(
             "200 OK",
