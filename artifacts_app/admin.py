@@ -4,10 +4,18 @@ Mirror rows are read-only: the next sync would overwrite any edit, so the admin
 only lets people look, search and filter.
 """
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.template.defaultfilters import filesizeformat
 
-from .models import CiArtifact, CiBuildAction, CiBuildRun, CiProduct, CiWorkflow, SyncRun
+from .models import (
+    ArchivedArtifact,
+    CiArtifact,
+    CiBuildAction,
+    CiBuildRun,
+    CiProduct,
+    CiWorkflow,
+    SyncRun,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -100,6 +108,25 @@ class CiArtifactAdmin(ReadOnlyAdmin):
     def size(self, obj):
         return filesizeformat(obj.file_size) if obj.file_size is not None else "—"
 
+    actions = ["archive_selected"]
+
+    @admin.action(description="Archive selected", permissions=["archive"])
+    def archive_selected(self, request, queryset):
+        """Download the selected artifacts into the archive now (the command suits bulk jobs)."""
+        from .archive import Selection, archive_artifacts
+
+        pks = tuple(queryset.values_list("pk", flat=True))
+        report = archive_artifacts(Selection(artifact_pks=pks))
+        for line in report.problems[:10]:
+            self.message_user(request, line, messages.WARNING)
+        if report.fatal:
+            self.message_user(request, report.fatal, messages.ERROR)
+        level = messages.SUCCESS if report.ok else messages.WARNING
+        self.message_user(request, report.summary().capitalize(), level)
+
+    def has_archive_permission(self, request):
+        return request.user.has_perm("artifacts_app.add_archivedartifact")
+
 
 @admin.register(SyncRun)
 class SyncRunAdmin(ReadOnlyAdmin):
@@ -116,3 +143,16 @@ class SyncRunAdmin(ReadOnlyAdmin):
     ]
     list_filter = ["status", "full"]
     date_hierarchy = "started_at"
+
+
+@admin.register(ArchivedArtifact)
+class ArchivedArtifactAdmin(ReadOnlyAdmin):
+    list_display = ["artifact", "status", "stored_size", "archived_at", "verified_at", "path"]
+    list_filter = ["status"]
+    list_select_related = ["artifact"]
+    search_fields = ["artifact__asc_id", "file_name", "sha256", "path"]
+    date_hierarchy = "archived_at"
+
+    @admin.display(description="size", ordering="size")
+    def stored_size(self, obj):
+        return filesizeformat(obj.size) if obj.size is not None else "—"

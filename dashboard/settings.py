@@ -115,6 +115,9 @@ STORAGES = {
         if not DEBUG
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
+    # Archived artifact files. A FileSystemStorage without "location" is rooted at ARCHIVE_ROOT;
+    # an S3-compatible backend (django-storages) can be named here instead.
+    "archive": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
 }
 WHITENOISE_USE_FINDERS = DEBUG
 
