@@ -1,0 +1,195 @@
+import json
+from datetime import UTC, datetime, timedelta
+
+from django.contrib.auth.models import User
+from django.db import connection
+from django.test import TestCase
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from artifacts_app.models import CiArtifact
+from tests.factories import (
+    make_artifact,
+    make_build_action,
+    make_build_run,
+    make_product,
+    make_workflow,
+)
+
+HOSTILE = "<script>alert(1)</script>"
+RANGE = {"start": "2026-10-01", "end": "2026-11-30"}
+
+
+def add_runs(workflow, count, first_number=1, start=datetime(2026, 11, 1, 8, tzinfo=UTC)):
+    """`count` runs of `workflow`, one per hour, each with an archive and a log bundle."""
+    runs = []
+    for i in range(count):
+        run = make_build_run(
+            workflow=workflow,
+            number=first_number + i,
+            created_date=start + timedelta(hours=i),
+            source_commit_sha="0123456789abcdef0123",
+            source_ref_name="main",
+        )
+        action = make_build_action(build_run=run)
+        make_artifact(build_action=action, file_size=100_000_000 + i * 1_000_000)
+        make_artifact(
+            build_action=action,
+            file_type="LOG_BUNDLE",
+            file_name="logs.zip",
+            file_size=2_000_000,
+        )
+        runs.append(run)
+    return runs
+
+
+class PageTestCase(TestCase):
+    def setUp(self):
+        self.client.force_login(User.objects.create_user("dana", password="x-long-password"))
+
+
+class DashboardTests(PageTestCase):
+    def test_an_empty_mirror_says_how_to_fetch_artifacts(self):
+        response = self.client.get(reverse("dashboard"))
+        self.assertContains(response, "No artifacts yet")
+        self.assertContains(response, "sync_artifacts")
+        self.assertNotContains(response, "<canvas")
+
+    def test_kpis_and_tables_show_sizes_in_human_units(self):
+        add_runs(make_workflow(name="Release"), 3)
+        response = self.client.get(reverse("dashboard"), RANGE)
+        self.assertContains(response, "Size in range")
+        self.assertContains(response, "294.7 MB")  # three archives and three log bundles
+        self.assertContains(response, "97.3 MB")  # the largest archive
+        self.assertEqual(response.content.decode().count("<canvas"), 4)
+
+    def test_a_range_without_artifacts_has_its_own_empty_state(self):
+        add_runs(make_workflow(), 2)
+        response = self.client.get(
+            reverse("dashboard"), {"start": "2025-01-01", "end": "2025-01-31"}
+        )
+        self.assertContains(response, "No artifacts match these filters")
+        self.assertNotContains(response, "<canvas")
+
+    def test_chart_data_reaches_the_page_as_json_script_matching_the_api(self):
+        add_runs(make_workflow(), 3)
+        page = self.client.get(reverse("dashboard"), {**RANGE, "granularity": "week"})
+        data = page.context["chart_data"]
+        api = self.client.get(reverse("api-stats"), {**RANGE, "granularity": "week"}).json()
+        self.assertEqual(data["series"], api["series"])
+        self.assertContains(page, '<script id="chart-data" type="application/json">')
+
+    def test_the_filter_bar_keeps_the_chosen_filters(self):
+        workflow = make_workflow(name="Release")
+        add_runs(workflow, 2)
+        response = self.client.get(
+            reverse("dashboard"),
+            {**RANGE, "granularity": "month", "workflow": workflow.asc_id, "file_type": "ARCHIVE"},
+        )
+        self.assertContains(response, '<option value="month" selected>')
+        self.assertContains(response, f'<option value="{workflow.asc_id}" selected>')
+        self.assertContains(response, '<option value="ARCHIVE" selected>')
+        self.assertContains(response, 'value="2026-10-01"')
+        self.assertContains(response, "file_type=ARCHIVE")  # the CSV link exports the same view
+
+    def test_a_bad_parameter_is_named_and_the_default_view_shown(self):
+        add_runs(make_workflow(), 1)
+        response = self.client.get(reverse("dashboard"), {"granularity": "fortnight"})
+        self.assertContains(response, "granularity", status_code=400)
+        self.assertContains(response, "fortnight", status_code=400)
+        self.assertContains(response, 'role="alert"', status_code=400)
+
+    def test_hostile_names_are_escaped_everywhere(self):
+        product = make_product(name=HOSTILE)
+        workflow = make_workflow(product=product, name=HOSTILE)
+        runs = add_runs(workflow, 7)
+        make_artifact(build_action=runs[-1].actions.get(), file_name=HOSTILE, file_size=10**10)
+        for url in (
+            reverse("dashboard") + "?start=2026-10-01&end=2026-11-30",
+            reverse("workflow", args=[workflow.asc_id]) + "?start=2026-10-01&end=2026-11-30",
+            reverse("run", args=[runs[-1].asc_id]),
+        ):
+            with self.subTest(url=url):
+                page = self.client.get(url).content.decode()
+                self.assertNotIn(HOSTILE, page)
+                self.assertIn("&lt;script&gt;alert(1)&lt;/script&gt;", page)
+
+    def test_hostile_names_in_chart_data_cannot_close_the_script_element(self):
+        workflow = make_workflow(name="</script><script>alert(1)</script>")
+        add_runs(workflow, 2)
+        page = self.client.get(reverse("dashboard"), RANGE).content.decode()
+        start = page.index('<script id="chart-data"')
+        body = page[page.index(">", start) + 1 : page.index("</script>", start)]
+        names = [w["name"] for w in json.loads(body)["trend"]["workflows"]]
+        self.assertEqual(names, ["</script><script>alert(1)</script>"])
+
+
+class DrillDownTests(PageTestCase):
+    def test_a_workflow_page_lists_its_runs_with_deltas(self):
+        workflow = make_workflow(name="Nightly")
+        other = make_workflow(product=workflow.product, name="Other")
+        add_runs(workflow, 3, first_number=10)
+        add_runs(other, 1, first_number=50)
+        response = self.client.get(reverse("workflow", args=[workflow.asc_id]), RANGE)
+        self.assertContains(response, "<h1>Nightly</h1>", html=True)
+        numbers = [row["run"].number for row in response.context["runs"]]
+        self.assertEqual(numbers, [12, 11, 10])
+        self.assertContains(response, "+976.6 KB")  # each archive 1,000,000 bytes bigger
+
+    def test_a_run_page_shows_its_actions_artifacts_commit_and_branch(self):
+        runs = add_runs(make_workflow(name="Release"), 2, first_number=41)
+        response = self.client.get(reverse("run", args=[runs[1].asc_id]))
+        self.assertContains(response, "Build run #42")
+        self.assertContains(response, "Archive - iOS")
+        self.assertContains(response, "App.xcarchive.zip")
+        self.assertContains(response, "logs.zip")
+        self.assertContains(response, "0123456789ab")
+        self.assertContains(response, "main")
+        self.assertContains(response, "Succeeded")
+        self.assertContains(response, f'href="{reverse("run", args=[runs[0].asc_id])}"')
+
+    def test_unknown_ids_are_404(self):
+        self.assertEqual(self.client.get(reverse("run", args=["nope"])).status_code, 404)
+        self.assertEqual(self.client.get(reverse("workflow", args=["nope"])).status_code, 404)
+
+
+class QueryCountTests(PageTestCase):
+    """Pages cost the same number of queries whether there are few artifacts or many."""
+
+    def count_queries(self, url):
+        self.client.get(url)  # fold new artifacts into the rollup first
+        with CaptureQueriesContext(connection) as queries:
+            response = self.client.get(url)
+        self.assertLess(response.status_code, 400)
+        if response.streaming:
+            b"".join(response.streaming_content)
+        return len(queries)
+
+    def grow(self, workflow, runs, first_number):
+        add_runs(workflow, runs, first_number=first_number, start=datetime(2026, 11, 5, tzinfo=UTC))
+
+    def test_query_counts_do_not_grow_with_the_number_of_artifacts(self):
+        workflow = make_workflow(product=make_product(name="Nimbus"), name="Release")
+        second = make_workflow(product=workflow.product, name="CI")
+        add_runs(workflow, 2)
+        add_runs(second, 2, first_number=100)
+        run = workflow.build_runs.first()
+        urls = [
+            reverse("dashboard") + "?start=2026-10-01&end=2026-11-30",
+            reverse("dashboard") + "?start=2026-10-01&end=2026-11-30&granularity=week",
+            reverse("workflow", args=[workflow.asc_id]) + "?start=2026-10-01&end=2026-11-30",
+            reverse("run", args=[run.asc_id]),
+            reverse("api-stats") + "?start=2026-10-01&end=2026-11-30",
+            reverse("api-artifacts") + "?start=2026-10-01&end=2026-11-30",
+            reverse("export-csv") + "?start=2026-10-01&end=2026-11-30",
+        ]
+        small = {url: self.count_queries(url) for url in urls}
+        self.grow(workflow, 30, first_number=1000)
+        self.grow(second, 30, first_number=2000)
+        for i in range(40):
+            make_artifact(build_action=run.actions.first(), file_name=f"extra-{i}.zip")
+        self.assertGreater(CiArtifact.objects.count(), 150)
+        for url in urls:
+            with self.subTest(url=url):
+                self.assertEqual(self.count_queries(url), small[url])
+        self.assertLessEqual(max(small.values()), 25)
