@@ -8,11 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 
 from artifacts_app.asc import AscClient, TokenProvider
 from artifacts_app.asc.simulator import run_in_thread
+from artifacts_app.asc.simulator.keys import generate_key_pair
 
 SIM_KEY_ID = "SIMKEY1234"
 SIM_ISSUER_ID = "69a6de7e-0000-47e3-e053-5b8c7c11a4d1"
@@ -25,18 +24,7 @@ class KeyPair:
 
 
 def make_key_pair() -> KeyPair:
-    key = ec.generate_private_key(ec.SECP256R1())
-    private_pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
-    public_pem = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
-    return KeyPair(private_pem, public_pem)
+    return KeyPair(*generate_key_pair())
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import io
 import logging
+import signal
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import fields
 from socketserver import ThreadingMixIn
 from typing import Any
@@ -146,3 +149,48 @@ def build(
 def run_in_thread(host: str = "127.0.0.1", port: int = 0, **options: Any) -> SimulatorServer:
     """Start a simulator in a background thread; call ``.stop()`` when done."""
     return build(host, port, **options).start()
+
+
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8001,
+    speed: float = 1.0,
+    announce: Callable[[str], None] = print,
+    **options: Any,
+) -> None:
+    """Serve in the foreground until SIGTERM or Ctrl-C (the asc_simulator command).
+
+    ``speed`` is how many simulated seconds pass per real second, so a long-running demo sees
+    runs finish and new ones appear; 0 freezes the clock.
+    """
+    server = build(host, port, **options)
+    stopping = threading.Event()
+
+    def tick() -> None:
+        last = time.monotonic()
+        while not stopping.wait(5):
+            now = time.monotonic()
+            server.dataset.advance(minutes=(now - last) * speed / 60)
+            last = now
+
+    def stop(*_args: Any) -> None:
+        stopping.set()
+        threading.Thread(target=server.httpd.shutdown, daemon=True).start()
+
+    if speed > 0:
+        threading.Thread(target=tick, name="asc-simulator-clock", daemon=True).start()
+    previous = signal.signal(signal.SIGTERM, stop)
+    dataset = server.dataset
+    announce(
+        f"App Store Connect simulator on {server.base_url} "
+        f"({len(dataset.products)} products, {len(dataset.runs)} runs, "
+        f"{len(dataset.artifacts)} artifacts; clock {dataset.now:%Y-%m-%d %H:%M} UTC)"
+    )
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stopping.set()
+        signal.signal(signal.SIGTERM, previous)
+        server.httpd.server_close()

@@ -1,0 +1,69 @@
+"""python manage.py asc_simulator: serves until SIGTERM, refuses bad options clearly."""
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import requests
+
+from artifacts_app.asc import AscClient, TokenProvider
+from tests.simulator_fixtures import SIM_ISSUER_ID, SIM_KEY_ID
+
+ROOT = Path(__file__).resolve().parents[1]
+ENV = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "PYTHONUNBUFFERED": "1"}
+
+
+def manage(*args, **kwargs):
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "asc_simulator", *args],
+        cwd=ROOT,
+        env=ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kwargs,
+    )
+
+
+class AscSimulatorCommandTests:
+    __test__ = True
+
+    def test_serves_a_verified_api_until_sigterm(self, asc_key, tmp_path):
+        public_key = tmp_path / "public.pem"
+        public_key.write_text(asc_key.public_pem)
+        process = manage(
+            "--port",
+            "0",
+            "--runs",
+            "30",
+            "--speed",
+            "0",
+            "--public-key",
+            str(public_key),
+            "--key-id",
+            SIM_KEY_ID,
+            "--issuer-id",
+            SIM_ISSUER_ID,
+        )
+        try:
+            banner = process.stdout.readline()
+            assert banner.startswith("App Store Connect simulator on http://127.0.0.1:")
+            base_url = banner.split()[5]
+            tokens = TokenProvider(SIM_KEY_ID, asc_key.private_pem, SIM_ISSUER_ID)
+            client = AscClient(base_url, tokens, timeout=(2, 5), backoff=0.001)
+            products = list(client.products())
+            assert len(products) == 3
+            assert requests.get(base_url + "/v1/ciProducts", timeout=5).status_code == 401
+        finally:
+            process.send_signal(signal.SIGTERM)
+            exit_code = process.wait(timeout=10)
+        assert exit_code == 0
+
+    def test_unknown_fault_kind_fails_with_a_one_line_error(self):
+        process = manage("--port", "0", "--fault", "bogus=0.5")
+        _, stderr = process.communicate(timeout=30)
+        assert process.returncode != 0
+        assert "--fault: unknown kind 'bogus'" in stderr
+        assert "Traceback" not in stderr
