@@ -16,11 +16,12 @@ from datetime import UTC, date, datetime, timedelta
 from statistics import median
 
 from django.db import transaction
-from django.db.models import Count, F, Max, Min, OuterRef, Subquery, Sum, Value
+from django.db.models import Count, Exists, F, Max, Min, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce, TruncDay, TruncMonth, TruncWeek
 
 from .filters import Filters
 from .models import (
+    ArchivedArtifact,
     ArtifactDailyTotal,
     ArtifactRollupState,
     CiArtifact,
@@ -412,12 +413,11 @@ def artifact_queryset(f: Filters):
 
 
 def with_archived(qs):
-    """Annotate `archived`: whether the archive holds a copy of the artifact.
-
-    Until the archive model exists every artifact reads as not archived; then this becomes
-    `Exists(ArchivedArtifact.objects.filter(artifact=OuterRef("pk")))`.
-    """
-    return qs.annotate(archived=Value(False))
+    """Annotate `archived`: whether archive storage holds a verified copy of the artifact."""
+    copies = ArchivedArtifact.objects.filter(
+        artifact=OuterRef("pk"), status=ArchivedArtifact.Status.ARCHIVED
+    )
+    return qs.annotate(archived=Exists(copies))
 
 
 # --- Helpers -----------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from django.contrib.auth.models import User
 from django.test import TestCase
 from django.urls import reverse
 
-from artifacts_app.models import CiArtifact
+from artifacts_app.models import ArchivedArtifact, CiArtifact
 from tests.factories import (
     make_artifact,
     make_build_action,
@@ -303,6 +303,25 @@ class ArtifactsEndpointTests(LoggedInTestCase):
                 "product": {"id": artifact.product.asc_id, "name": artifact.product.name},
             },
         )
+
+    def test_only_artifacts_with_a_verified_archive_copy_read_as_archived(self):
+        copied, failed, *_ = CiArtifact.objects.filter(workflow=self.workflows[0])
+        ArchivedArtifact.objects.create(artifact=copied, status=ArchivedArtifact.Status.ARCHIVED)
+        ArchivedArtifact.objects.create(artifact=failed, status=ArchivedArtifact.Status.FAILED)
+        params = {"start": "2026-08-01", "end": "2026-11-30", "workflow": self.workflows[0].asc_id}
+        body = self.client.get(reverse("api-artifacts"), params).json()
+        archived = {r["id"] for r in body["results"] if r["archived"]}
+        self.assertEqual(archived, {copied.asc_id})
+        rows = list(
+            csv.DictReader(
+                io.StringIO(
+                    b"".join(
+                        self.client.get(reverse("export-csv"), params).streaming_content
+                    ).decode()
+                )
+            )
+        )
+        self.assertEqual({r["id"] for r in rows if r["archived"] == "true"}, {copied.asc_id})
 
     def test_pages_follow_next_links_to_every_artifact(self):
         run = make_build_run(
