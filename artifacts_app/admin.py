@@ -122,7 +122,8 @@ class CiArtifactAdmin(ReadOnlyAdmin):
         if report.fatal:
             self.message_user(request, report.fatal, messages.ERROR)
         level = messages.SUCCESS if report.ok else messages.WARNING
-        self.message_user(request, report.summary().capitalize(), level)
+        summary = report.summary()
+        self.message_user(request, summary[:1].upper() + summary[1:], level)
 
     def has_archive_permission(self, request):
         return request.user.has_perm("artifacts_app.add_archivedartifact")
