@@ -1,0 +1,147 @@
+"""`manage.py sync_artifacts`: one sync pass, or passes in a loop (thin wiring over sync.py)."""
+
+import signal
+import threading
+
+from django.core.management.base import BaseCommand, CommandError
+
+from artifacts_app.models import SyncRun
+from artifacts_app.sync import SyncError, sync
+
+
+class Command(BaseCommand):
+    help = "Sync Xcode Cloud products, workflows, build runs, actions and artifacts."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--product", action="append", default=[], metavar="ID",
+            help="App Store Connect id of a product to sync (repeatable); default: all.",
+        )
+        parser.add_argument(
+            "--full", action="store_true",
+            help="Re-walk every build run instead of only new and unfinished ones.",
+        )
+        parser.add_argument(
+            "--dry-run", action="store_true",
+            help="Walk the API and count what would change, without writing mirror rows.",
+        )
+        parser.add_argument(
+            "--reserve", type=int, default=None, metavar="CALLS",
+            help="Calls of the hourly budget to leave for other tools "
+            "(default: SYNC_RESERVE_CALLS).",
+        )
+        parser.add_argument(
+            "--loop", action="store_true",
+            help="Keep syncing, one pass every --interval seconds, until SIGTERM or SIGINT.",
+        )
+        parser.add_argument(
+            "--interval", type=int, default=900, metavar="SECONDS",
+            help="Seconds between the starts of passes with --loop (default: 900).",
+        )
+
+    def handle(self, *args, **options):
+        if options["interval"] < 1:
+            raise CommandError("--interval must be at least 1 second")
+        stop = threading.Event()
+        self._stop_on_signals(stop)
+        if not options["loop"]:
+            run = self._one_pass(options, stop)
+            if run.status == SyncRun.Status.FAILED:
+                raise CommandError(f"sync failed: {run.error}")
+            return
+        while not stop.is_set():
+            try:
+                run = self._one_pass(options, stop)
+            except CommandError as exc:
+                self.stderr.write(str(exc))
+            else:
+                if run.status == SyncRun.Status.FAILED:
+                    self.stderr.write(f"sync failed: {run.error}")
+            stop.wait(options["interval"])
+        self.stdout.write("sync loop stopped")
+
+    def _one_pass(self, options, stop):
+        progress = _Progress(self.stdout)
+        try:
+            run = sync(
+                products=options["product"],
+                full=options["full"],
+                dry_run=options["dry_run"],
+                reserve=options["reserve"],
+                should_stop=stop.is_set,
+                progress=progress,
+            )
+        except SyncError as exc:
+            progress.done()
+            raise CommandError(str(exc)) from None
+        progress.done()
+        self.stdout.write(_summary(run))
+        return run
+
+    def _stop_on_signals(self, stop):
+        """The first SIGTERM/SIGINT finishes the current run and ends the pass; a second
+        one interrupts at once."""
+
+        def handler(signum, frame):
+            if stop.is_set():
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                signal.signal(signal.SIGINT, signal.SIG_DFL)
+                raise KeyboardInterrupt
+            stop.set()
+
+        signal.signal(signal.SIGTERM, handler)
+        signal.signal(signal.SIGINT, handler)
+
+
+class _Progress:
+    """A one-line progress bar on a terminal; a line per product and phase otherwise."""
+
+    def __init__(self, stdout):
+        self.stdout = stdout
+        self.tty = hasattr(stdout, "isatty") and stdout.isatty()
+        self.last = None
+        self.drawn = False
+
+    def __call__(self, event):
+        if self.tty:
+            remaining = "" if event.rate_limit_remaining is None else (
+                f", {event.rate_limit_remaining} calls left this hour"
+            )
+            line = (
+                f"\r{_clip(event.product)}: {event.phase}: {event.runs} runs fetched, "
+                f"{event.api_calls} calls{remaining}"
+            )
+            self.stdout.write(line.ljust(100)[:100], ending="")
+            self.stdout.flush()
+            self.drawn = True
+            return
+        key = (event.product, event.phase)
+        if key != self.last:
+            self.last = key
+            self.stdout.write(f"{_clip(event.product)}: {event.phase}")
+
+    def done(self):
+        if self.drawn:
+            self.stdout.write("\r" + " " * 100 + "\r", ending="")
+            self.drawn = False
+
+
+def _clip(name, limit=40):
+    name = " ".join(str(name).split())
+    return name if len(name) <= limit else name[: limit - 1] + "…"
+
+
+def _summary(run):
+    duration = run.duration.total_seconds() if run.duration else 0.0
+    remaining = "" if run.rate_limit_remaining is None else (
+        f", {run.rate_limit_remaining} left this hour"
+    )
+    prefix = "dry run " if run.dry_run else ""
+    line = (
+        f"{prefix}sync {run.status}: {run.created} created, {run.updated} updated, "
+        f"{run.unchanged} unchanged, {run.gone} gone upstream; "
+        f"{run.api_calls} API calls{remaining}; {duration:.1f}s"
+    )
+    if run.status != SyncRun.Status.FAILED and run.error:
+        line += f" ({run.error})"
+    return line

@@ -1,0 +1,275 @@
+"""The sync against the simulator over loopback: exact copies, call counts, budgets, faults."""
+
+import pytest
+
+from artifacts_app.asc.simulator import run_in_thread
+from artifacts_app.models import (
+    CiArtifact,
+    CiBuildRun,
+    CiWorkflow,
+    ProductSyncState,
+    SyncRun,
+)
+from artifacts_app.sync import sync
+from tests.simulator_fixtures import SIM_ISSUER_ID, SIM_KEY_ID
+from tests.sync_helpers import (
+    assert_mirror_matches,
+    fast_client,
+    stored_artifacts,
+    upstream_artifacts,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def _simulator(asc_key, **options):
+    options.setdefault("seed", 11)
+    options.setdefault("runs", 80)
+    options.setdefault("size_scale", 1e-5)
+    return run_in_thread(
+        public_key=asc_key.public_pem, key_id=SIM_KEY_ID, issuer_id=SIM_ISSUER_ID, **options
+    )
+
+
+@pytest.fixture
+def settled(asc_key):
+    """An account whose runs have all finished: nothing changes until the clock moves."""
+    server = _simulator(asc_key, live_runs=0)
+    yield server
+    server.stop()
+
+
+class FirstSyncTests:
+    __test__ = True  # collected by pytest despite the <Thing>Tests name
+
+    def test_first_sync_copies_every_artifact_with_its_size_type_and_parents(
+        self, simulator, asc_tokens
+    ):
+        run = sync(client=fast_client(simulator, asc_tokens), reserve=0)
+
+        assert run.status == SyncRun.Status.SUCCEEDED
+        assert_mirror_matches(simulator.dataset)
+        assert run.created > len(upstream_artifacts(simulator.dataset))
+        assert run.api_calls == simulator.stats.api_requests
+
+    def test_first_sync_makes_the_fewest_calls_the_api_allows(self, settled, asc_tokens):
+        sync(client=fast_client(settled, asc_tokens), reserve=0)
+
+        dataset = settled.dataset
+        runs = [run for p in dataset.products for run in dataset.visible_runs(p)]
+        actions = sum(len(run.actions) for run in runs)
+        pages = sum(-(-len(dataset.visible_runs(p)) // 200) for p in dataset.products)
+        minimum = 1 + 2 * len(dataset.products) - len(dataset.products) + pages
+        minimum += len(runs) + actions
+        assert settled.stats.api_requests == minimum
+
+    def test_dry_run_counts_changes_without_writing_mirror_rows(self, simulator, asc_tokens):
+        run = sync(client=fast_client(simulator, asc_tokens), dry_run=True, reserve=0)
+
+        assert run.dry_run and run.status == SyncRun.Status.SUCCEEDED
+        assert run.created > 0
+        assert not CiBuildRun.objects.exists()
+        assert not CiArtifact.objects.exists()
+
+
+class IncrementalSyncTests:
+    __test__ = True  # collected by pytest despite the <Thing>Tests name
+
+    def test_second_sync_without_changes_costs_a_call_per_product_and_workflow_page(
+        self, settled, asc_tokens
+    ):
+        client = fast_client(settled, asc_tokens)
+        sync(client=client, reserve=0)
+        before = settled.stats.api_requests
+
+        second = sync(client=client, reserve=0)
+
+        products = len(settled.dataset.products)
+        workflow_pages = products  # fewer than 200 workflows each
+        assert settled.stats.api_requests - before <= products + workflow_pages + 1
+        assert (second.created, second.updated, second.gone) == (0, 0, 0)
+        assert second.unchanged > 0
+
+    def test_after_the_clock_moves_only_new_and_unfinished_runs_are_fetched(
+        self, simulator, asc_tokens
+    ):
+        client = fast_client(simulator, asc_tokens)
+        dataset = simulator.dataset
+        sync(client=client, reserve=0)
+        unfinished = set(
+            CiBuildRun.objects.exclude(execution_progress="COMPLETE").values_list(
+                "asc_id", flat=True
+            )
+        )
+        assert unfinished  # the newest runs were still running at the first sync
+        simulator.stats.reset()
+
+        new_runs = dataset.advance(hours=3)
+        sync(client=client, reserve=0)
+
+        fetched = simulator.stats.by_kind["ciBuildRuns/actions"]
+        assert new_runs
+        assert fetched == len(new_runs) + len(unfinished)
+        assert_mirror_matches(dataset)
+
+    def test_runs_finished_since_the_last_sync_get_their_artifacts(self, simulator, asc_tokens):
+        client = fast_client(simulator, asc_tokens)
+        sync(client=client, reserve=0)
+        running = CiBuildRun.objects.exclude(execution_progress="COMPLETE").first()
+        assert not CiArtifact.objects.filter(build_run=running).exists()
+
+        simulator.dataset.advance(hours=2)
+        sync(client=client, reserve=0)
+
+        running.refresh_from_db()
+        assert running.execution_progress == "COMPLETE"
+        assert CiArtifact.objects.filter(build_run=running).exists()
+
+    def test_full_sync_re_walks_every_run(self, settled, asc_tokens):
+        client = fast_client(settled, asc_tokens)
+        sync(client=client, reserve=0)
+        first_cost = settled.stats.api_requests
+        settled.stats.reset()
+
+        run = sync(client=client, full=True, reserve=0)
+
+        assert settled.stats.api_requests == first_cost
+        assert run.created == 0 and run.updated == 0
+        assert ProductSyncState.objects.exclude(last_full_sync_at=None).count() == len(
+            settled.dataset.products
+        )
+
+
+class UpstreamChangeTests:
+    __test__ = True  # collected by pytest despite the <Thing>Tests name
+
+    def test_a_run_that_vanishes_upstream_is_kept_and_marked_gone(self, settled, asc_tokens):
+        client = fast_client(settled, asc_tokens)
+        sync(client=client, reserve=0)
+        dataset = settled.dataset
+        product = dataset.products[0]
+        vanished = product.runs[len(product.runs) // 2]
+        with dataset.lock:
+            index = product.runs.index(vanished)
+            del product.runs[index]
+            del product.run_created[index]
+
+        run = sync(client=client, full=True, reserve=0)
+
+        row = CiBuildRun.objects.get(asc_id=vanished.id)
+        assert row.gone_upstream_at is not None
+        assert row.artifacts.exists()
+        assert not row.artifacts.filter(gone_upstream_at=None).exists()
+        assert not row.actions.filter(gone_upstream_at=None).exists()
+        assert run.gone == 1 + len(vanished.actions) + row.artifacts.count()
+        assert_mirror_matches(dataset)
+
+    def test_artifacts_follow_a_run_moved_to_another_workflow(self, settled, asc_tokens):
+        client = fast_client(settled, asc_tokens)
+        sync(client=client, reserve=0)
+        dataset = settled.dataset
+        product = next(p for p in dataset.products if len(p.workflows) > 1)
+        moved = product.runs[-1]
+        other = next(w for w in product.workflows if w is not moved.workflow)
+        moved.workflow = other
+
+        sync(client=client, reserve=0)
+
+        artifacts = CiArtifact.objects.filter(build_run__asc_id=moved.id)
+        assert artifacts.exists()
+        assert set(artifacts.values_list("workflow__asc_id", flat=True)) == {other.id}
+        assert_mirror_matches(dataset)
+
+    def test_a_workflow_deleted_upstream_is_kept_and_marked_gone(self, settled, asc_tokens):
+        client = fast_client(settled, asc_tokens)
+        sync(client=client, reserve=0)
+        product = settled.dataset.products[0]
+        deleted = product.workflows.pop()
+
+        sync(client=client, reserve=0)
+
+        assert CiWorkflow.objects.get(asc_id=deleted.id).gone_upstream_at is not None
+
+
+class BudgetTests:
+    __test__ = True  # collected by pytest despite the <Thing>Tests name
+
+    def test_budget_limited_first_sync_completes_over_passes_without_a_429(
+        self, settled, asc_tokens
+    ):
+        settled.config.budget = 60
+        client = fast_client(settled, asc_tokens)
+        passes = []
+        for _ in range(30):
+            passes.append(sync(client=client, reserve=10))
+            if passes[-1].status == SyncRun.Status.SUCCEEDED:
+                break
+            settled.reset_budget()  # the rolling hour moves on between passes
+
+        assert len(passes) > 2
+        assert {p.status for p in passes[:-1]} == {SyncRun.Status.PARTIAL}
+        assert passes[-1].status == SyncRun.Status.SUCCEEDED
+        assert all(p.rate_limit_remaining >= 10 for p in passes)
+        assert settled.stats.by_status[429] == 0
+        assert_mirror_matches(settled.dataset)
+
+    def test_a_partial_first_sync_stores_the_newest_runs_first(self, settled, asc_tokens):
+        settled.config.budget = 40
+        sync(client=fast_client(settled, asc_tokens), reserve=0)
+
+        stored_any = False
+        for product in settled.dataset.products:
+            stored = set(
+                CiBuildRun.objects.filter(product__asc_id=product.id).values_list(
+                    "number", flat=True
+                )
+            )
+            newest = sorted((r.number for r in product.runs), reverse=True)[: len(stored)]
+            assert stored == set(newest)
+            stored_any = stored_any or bool(stored)
+        assert stored_any
+
+    def test_stop_request_ends_the_pass_as_partial_and_the_next_pass_finishes(
+        self, settled, asc_tokens
+    ):
+        client = fast_client(settled, asc_tokens)
+        calls = iter(range(1000))
+
+        stopped = sync(client=client, reserve=0, should_stop=lambda: next(calls) > 10)
+        finished = sync(client=client, reserve=0)
+
+        assert stopped.status == SyncRun.Status.PARTIAL
+        assert finished.status == SyncRun.Status.SUCCEEDED
+        assert_mirror_matches(settled.dataset)
+
+
+class FaultTests:
+    __test__ = True  # collected by pytest despite the <Thing>Tests name
+
+    def test_repeated_passes_under_faults_converge_exactly(self, asc_key, asc_tokens):
+        server = _simulator(asc_key, runs=60)
+        try:
+            server.faults.rates = {
+                "429": 0.04,
+                "500": 0.04,
+                "503": 0.04,
+                "reset": 0.04,
+                "truncate": 0.04,
+                "invalid-json": 0.04,
+            }
+            client = fast_client(server, asc_tokens, max_attempts=2)
+            statuses = []
+            for _ in range(40):
+                statuses.append(sync(client=client, reserve=0).status)
+                if statuses[-1] == SyncRun.Status.SUCCEEDED:
+                    break
+            server.faults.clear()
+            final = sync(client=client, reserve=0)
+
+            assert SyncRun.Status.FAILED in statuses  # the faults did break passes
+            assert statuses[-1] == SyncRun.Status.SUCCEEDED
+            assert (final.created, final.updated) == (0, 0)
+            assert_mirror_matches(server.dataset)
+            assert len(stored_artifacts()) == CiArtifact.objects.count()
+        finally:
+            server.stop()
