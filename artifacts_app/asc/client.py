@@ -144,6 +144,7 @@ class AscClient:
             "include": BUILD_RUN_INCLUDE,
             "fields[ciBuildRuns]": BUILD_RUN_FIELDS,
             "fields[scmGitReferences]": GIT_REFERENCE_FIELDS,
+            "fields[ciWorkflows]": "name",
         }
         path = f"/v1/ciProducts/{product_id}/buildRuns"
         for document in self._pages(path, params, start_url=start_url):

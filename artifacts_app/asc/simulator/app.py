@@ -381,6 +381,7 @@ class SimulatorApp:
             status, document, fault = error.status, error.document(), None
         body = json.dumps(document).encode()
         if fault == "truncate":
+            _close_after(environ)
             return self._respond(start_response, status, body[: len(body) // 2], len(body))
         if fault == "invalid-json":
             body = body[: len(body) // 2]
@@ -975,6 +976,8 @@ class SimulatorApp:
             ],
         )
         self.stats.count("by_status", 200)
+        if fault == "cut":
+            _close_after(environ)
         return self._stream(artifact_id, size, cut=fault == "cut")
 
     def _stream(self, artifact_id: str, size: int, cut: bool) -> Iterable[bytes]:
@@ -1015,8 +1018,14 @@ def _unauthorized(reason: str) -> ApiError:
     )
 
 
+def _close_after(environ: dict[str, Any]) -> None:
+    """Ask the server to close the connection after this response (no keep-alive)."""
+    environ.get("simulator.state", {})["close"] = True
+
+
 def _reset_connection(environ: dict[str, Any]) -> None:
     """Drop the connection without a response, as a reset would."""
+    _close_after(environ)
     connection = environ.get("simulator.connection")
     if connection is None:
         raise ApiError(500, "UNEXPECTED_ERROR", "Connection reset", "The connection was reset")

@@ -5,13 +5,14 @@ from __future__ import annotations
 import io
 import logging
 import signal
+import socket
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import fields
 from socketserver import ThreadingMixIn
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer, make_server
 
 from .app import SimulatorApp, SimulatorConfig, Stats
 from .dataset import Dataset
@@ -48,11 +49,48 @@ class _Discard(io.StringIO):
 
 
 class QuietRequestHandler(WSGIRequestHandler):
-    """Hands the socket to the app (to simulate resets) and keeps tracebacks off stderr."""
+    """HTTP/1.1 keep-alive; hands the socket to the app (to simulate resets); quiet stderr."""
+
+    protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body go out in separate writes: without this, delayed ACKs add 40 ms.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def handle(self) -> None:
+        self.close_connection = True
+        self._handle_one()
+        while not self.close_connection:
+            self._handle_one()
+
+    def _handle_one(self) -> None:
+        self.raw_requestline = self.rfile.readline(65537)
+        if not self.raw_requestline:
+            self.close_connection = True
+            return
+        if len(self.raw_requestline) > 65536:
+            self.requestline = self.request_version = self.command = ""
+            self.send_error(414)
+            self.close_connection = True
+            return
+        if not self.parse_request():
+            return
+        environ = self.get_environ()
+        handler = ServerHandler(
+            self.rfile, self.wfile, self.get_stderr(), environ, multithread=True
+        )
+        handler.http_version = "1.1"
+        handler.request_handler = self
+        handler.run(self.server.get_app())
+        # A body cut short (or a dropped connection) must end the connection too.
+        if environ["simulator.state"].get("close"):
+            self.close_connection = True
 
     def get_environ(self) -> dict[str, Any]:
         environ = super().get_environ()
         environ["simulator.connection"] = self.connection
+        environ["simulator.state"] = {}  # shared with the app's copy of the environ
         return environ
 
     def get_stderr(self) -> io.StringIO:
