@@ -273,3 +273,35 @@ class FaultTests:
             assert len(stored_artifacts()) == CiArtifact.objects.count()
         finally:
             server.stop()
+
+
+class BackfillTests:
+    __test__ = True  # collected by pytest despite the <Thing>Tests name
+
+    def test_backfill_across_pages_resumes_where_the_last_pass_stopped(
+        self, settled, asc_tokens, monkeypatch
+    ):
+        monkeypatch.setattr("artifacts_app.asc.client.PAGE_LIMIT", 5)
+        settled.config.budget = 30
+        client = fast_client(settled, asc_tokens)
+        passes = []
+        for _ in range(60):
+            passes.append(sync(client=client, reserve=0))
+            if passes[-1].status == SyncRun.Status.SUCCEEDED:
+                break
+            settled.reset_budget()
+
+        dataset = settled.dataset
+        runs = sum(len(dataset.visible_runs(p)) for p in dataset.products)
+        pages = sum(-(-len(dataset.visible_runs(p)) // 5) for p in dataset.products)
+        assert passes[-1].status == SyncRun.Status.SUCCEEDED and len(passes) > 5
+        # Each run is fetched once, but for one cut short by the budget per pass.
+        assert runs <= settled.stats.by_kind["ciBuildRuns/actions"] <= runs + len(passes)
+        # Run pages are not walked again: the newest page per product per pass, and the
+        # page a pass stopped on, come on top of the pages themselves.
+        page_calls = settled.stats.by_kind["ciProducts/buildRuns"]
+        assert page_calls <= pages + len(passes) * (len(dataset.products) + 1)
+        assert ProductSyncState.objects.filter(backfill_complete=True).count() == len(
+            dataset.products
+        )
+        assert_mirror_matches(dataset)

@@ -1,0 +1,89 @@
+"""Two syncs never work on the same product at once; a killed sync does not block the next."""
+
+import socket
+import subprocess
+import sys
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from artifacts_app import locks
+from artifacts_app.models import CiBuildRun, SyncLock, SyncRun
+from artifacts_app.sync import SyncError, sync
+from tests.sync_helpers import fast_client
+
+pytestmark = pytest.mark.django_db
+
+
+def _dead_pid():
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+class LeaseTests:
+    __test__ = True  # collected by pytest despite the <Thing>Tests name
+
+    def test_a_sync_while_another_holds_the_lease_does_nothing_and_says_why(
+        self, simulator, asc_tokens
+    ):
+        with locks.lease(locks.WHOLE_ACCOUNT), pytest.raises(SyncError) as raised:
+            sync(client=fast_client(simulator, asc_tokens), reserve=0)
+
+        assert "another sync is already working" in str(raised.value)
+        assert not SyncRun.objects.exists()
+        assert simulator.stats.api_requests == 0
+
+    def test_a_lease_left_by_a_killed_sync_is_taken_over_at_once(self, simulator, asc_tokens):
+        SyncLock.objects.create(
+            key=locks.WHOLE_ACCOUNT,
+            owner=f"{socket.gethostname()}:{_dead_pid()}:abc",
+            expires_at=timezone.now() + timedelta(minutes=10),
+        )
+
+        run = sync(client=fast_client(simulator, asc_tokens), reserve=0)
+
+        assert run.status == SyncRun.Status.SUCCEEDED
+
+    def test_a_live_lease_of_another_machine_is_respected_until_it_expires(self):
+        lock = SyncLock.objects.create(
+            key="product-1",
+            owner="other-host:123:abc",
+            expires_at=timezone.now() + timedelta(minutes=10),
+        )
+        with pytest.raises(locks.LockBusy):
+            locks.Lease("product-1").acquire()
+
+        lock.expires_at = timezone.now() - timedelta(seconds=1)
+        lock.save()
+        with locks.lease("product-1") as held:
+            assert SyncLock.objects.get(key="product-1").owner == held.owner
+        assert SyncLock.objects.get(key="product-1").owner == ""
+
+    def test_a_lease_taken_over_is_noticed_by_its_old_holder(self):
+        held = locks.Lease("product-2")
+        held.acquire()
+        SyncLock.objects.filter(key="product-2").update(owner="other-host:1:x")
+
+        with pytest.raises(locks.LockLost):
+            held.renew()
+
+    def test_with_per_product_leases_a_product_being_synced_elsewhere_is_skipped(
+        self, simulator, asc_tokens, monkeypatch
+    ):
+        monkeypatch.setattr(locks, "per_product_locks", lambda: True)
+        busy = simulator.dataset.products[0]
+        SyncLock.objects.create(
+            key=busy.id,
+            owner="other-host:123:abc",
+            expires_at=timezone.now() + timedelta(minutes=10),
+        )
+
+        run = sync(client=fast_client(simulator, asc_tokens), reserve=0)
+
+        assert run.status == SyncRun.Status.SUCCEEDED
+        assert "skipped 1 product" in run.error
+        assert not CiBuildRun.objects.filter(product__asc_id=busy.id).exists()
+        others = [p.id for p in simulator.dataset.products[1:]]
+        assert CiBuildRun.objects.filter(product__asc_id__in=others).exists()
