@@ -14,6 +14,7 @@ from artifacts_app.asc import (
     AscClient,
     AscError,
     AuthenticationError,
+    ConfigurationError,
     ExpiredDownloadError,
     NotFoundError,
     ParameterError,
@@ -267,7 +268,7 @@ class FaultRecoveryTests:
         list(asc_client.products())
         with pytest.raises(RateLimitError) as caught:
             list(asc_client.products())
-        assert "hourly budget" in str(caught.value)
+        assert "hourly budget per key" in str(caught.value)
         assert asc_client.rate_limit.remaining == 0
         assert asc_client.calls == 3  # no pointless retries against a spent budget
 
@@ -466,3 +467,17 @@ class AppleExampleTests:
         assert error.code == "PARAMETER_ERROR.INVALID"
         assert "filter[emaill]" in str(error)
         assert "\n" not in str(error)
+
+
+class FromSettingsTests:
+    __test__ = True
+
+    def test_builds_a_working_client_from_settings_values(self, simulator, asc_key):
+        client = AscClient.from_settings_values(
+            simulator.base_url, SIM_KEY_ID, SIM_ISSUER_ID, None, asc_key.private_pem
+        )
+        assert len(list(client.products())) == 3
+
+    def test_missing_key_names_the_setting(self):
+        with pytest.raises(ConfigurationError, match="ASC_PRIVATE_KEY_PATH"):
+            AscClient.from_settings_values("https://api.appstoreconnect.apple.com", "K", "", "", "")

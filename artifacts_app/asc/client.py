@@ -114,6 +114,24 @@ class AscClient:
         self._host = urlsplit(self.base_url).netloc or self.base_url
         self._random = random.Random()
 
+    @classmethod
+    def from_settings_values(
+        cls,
+        base_url: str,
+        key_id: str | None,
+        issuer_id: str | None,
+        private_key_path: str | None,
+        private_key: str | None,
+        **kwargs: Any,
+    ) -> AscClient:
+        """A client from the ASC_* settings; ConfigurationError names a setting at fault."""
+        if not base_url:
+            raise ConfigurationError("ASC_API_BASE_URL is empty: set it or leave it unset")
+        tokens = TokenProvider.from_settings_values(
+            key_id, issuer_id, private_key_path, private_key
+        )
+        return cls(base_url, tokens, **kwargs)
+
     # --- resources ----------------------------------------------------------------------
 
     def products(self) -> Iterator[Product]:

@@ -41,7 +41,7 @@ class ParameterError(AscError):
 
 
 class RateLimitError(AscError):
-    default_hint = "the key's hourly budget is spent; wait and resume later"
+    default_hint = "the rate limit is reached (an hourly budget per key); wait and resume later"
 
     def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any):
         super().__init__(message, **kwargs)
@@ -102,5 +102,5 @@ def _first_error(document: Any) -> dict[str, Any]:
 
 
 def _one_line(text: str, limit: int = 300) -> str:
-    text = " ".join(str(text).split())
+    text = " ".join(str(text).split()).rstrip(".")
     return text if len(text) <= limit else text[: limit - 1] + "…"

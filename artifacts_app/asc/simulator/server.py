@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 import signal
 import socket
 import threading
@@ -97,7 +98,8 @@ class QuietRequestHandler(WSGIRequestHandler):
         return _Discard()
 
     def log_message(self, format: str, *args: Any) -> None:
-        logger.debug("simulator: " + format, *args)
+        # Leave query strings (download signatures) out of the log.
+        logger.debug("simulator: %s", re.sub(r"\?\S*", "", format % args))
 
 
 class SimulatorServer:
