@@ -1,0 +1,72 @@
+"""`manage.py run_dashboard`: what `make run` does after installing (thin wiring over demo.py).
+
+Migrates, collects static files, makes sure a login exists and prints it, fetches data (one
+sync pass from Apple when a key is configured, otherwise from the bundled simulator, which
+keeps running so archive downloads work) and serves the dashboard.
+"""
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+from artifacts_app import demo, stats
+from artifacts_app.connection import credentials_configured
+
+
+class Command(BaseCommand):
+    help = "Prepare the database, fetch artifacts (or demo data) and serve the dashboard."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument(
+            "--no-sync", action="store_true", help="Serve what the database holds without syncing."
+        )
+        parser.add_argument(
+            "--no-serve", action="store_true", help="Prepare and sync, then exit (for checks)."
+        )
+
+    def handle(self, *args, **options):
+        call_command("migrate", interactive=False, verbosity=0)
+        call_command("collectstatic", interactive=False, verbosity=0)
+        login = demo.ensure_login()
+
+        simulator = None
+        if not credentials_configured():
+            try:
+                simulator = demo.start_simulator()
+            except (OSError, ValueError, ImportError) as exc:
+                self.stderr.write(f"Could not start the simulator ({exc}); serving without data.")
+            else:
+                self.stdout.write(
+                    f"No App Store Connect key configured: demo data from {simulator.base_url}"
+                )
+        if not options["no_sync"] and (simulator is not None or credentials_configured()):
+            self._sync()
+
+        address = f"http://{options['host']}:{options['port']}/"
+        if login.password:
+            self.stdout.write(f"Log in at {address} as {login.username} / {login.password}")
+        else:
+            self.stdout.write(
+                f"Log in at {address} as {login.username} with its existing password "
+                f"(manage.py changepassword {login.username} to set a new one)"
+            )
+        try:
+            if not options["no_serve"]:
+                call_command(
+                    "runserver",
+                    f"{options['host']}:{options['port']}",
+                    use_reloader=False,
+                    insecure_serving=True,
+                )
+        finally:
+            if simulator is not None:
+                simulator.stop()
+
+    def _sync(self):
+        try:
+            call_command("sync_artifacts", stdout=self.stdout, stderr=self.stderr)
+        except CommandError as exc:
+            # The dashboard still serves what earlier passes stored.
+            self.stderr.write(f"{exc} — serving the data already stored.")
+        stats.refresh_rollup(rebuild=True)
