@@ -156,4 +156,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
+    # At DEBUG urllib3 logs whole URLs, and a download URL's query is its signature.
+    "loggers": {"urllib3": {"level": "INFO"}},
 }
