@@ -381,7 +381,7 @@ def _sync_page(state, product, runs: list[resources.BuildRun], workflow_pks) -> 
             _refresh_stored_run(state, product, run, row, workflow_pk)
             continue
         state.between_units()
-        _sync_run(state, product, run, workflow_pk)
+        _sync_run(state, product, run, workflow_pk, stored=row is not None)
 
 
 def _repoll_unfinished(state, product, seen: set[str], workflow_pks) -> None:
@@ -403,7 +403,7 @@ def _repoll_unfinished(state, product, seen: set[str], workflow_pks) -> None:
                 with transaction.atomic():
                     _mark_run_tree_gone(state, CiBuildRun.objects.filter(asc_id=run_id))
             continue
-        _sync_run(state, product, run, _workflow_pk(state, product, run, workflow_pks))
+        _sync_run(state, product, run, _workflow_pk(state, product, run, workflow_pks), True)
 
 
 def _workflow_pk(state, product, run, workflow_pks) -> int | None:
@@ -420,10 +420,14 @@ def _workflow_pk(state, product, run, workflow_pks) -> int | None:
 # --- one run: fetch, then one transaction -----------------------------------------------
 
 
-def _sync_run(state: _Pass, product: CiProduct, run, workflow_pk) -> None:
+def _sync_run(state: _Pass, product: CiProduct, run, workflow_pk, stored: bool) -> None:
+    """Fetch a run's actions and their artifacts, then write them in one transaction.
+
+    `stored` says whether the run has a row already; a new run skips the queries that
+    only matter for rows stored before (gone marks, denormalised fields)."""
     client = state.client
     stored_complete_actions: set[str] = set()
-    if not state.full:
+    if stored and not state.full:
         stored_complete_actions = set(
             CiBuildAction.objects.filter(
                 build_run__asc_id=run.id, execution_progress=COMPLETE, gone_upstream_at=None
@@ -446,27 +450,27 @@ def _sync_run(state: _Pass, product: CiProduct, run, workflow_pk) -> None:
         return
     state.runs_fetched += 1
     if state.dry_run:
-        _store_run(state, product, run, workflow_pk, actions, artifacts)
+        _store_run(state, product, run, workflow_pk, actions, artifacts, stored)
         return
     with transaction.atomic():
-        _store_run(state, product, run, workflow_pk, actions, artifacts)
+        _store_run(state, product, run, workflow_pk, actions, artifacts, stored)
     _renew(state)
 
 
-def _store_run(state, product, run, workflow_pk, actions, artifacts) -> None:
+def _store_run(state, product, run, workflow_pk, actions, artifacts, stored) -> None:
     run_pk = _upsert(state, CiBuildRun, {run.id: _run_values(run, product.pk, workflow_pk)})
     run_pk = run_pk.get(run.id)
-    if run_pk is not None:
+    stored = stored and run_pk is not None
+    if stored:
         _keep_denormalised_right(state, run_pk, product.pk, workflow_pk, run.created_date)
     action_pks = _upsert(state, CiBuildAction, {a.id: _action_values(a, run_pk) for a in actions})
-    _mark_gone(
-        state,
-        CiBuildAction.objects.filter(build_run_id=run_pk).exclude(
-            asc_id__in=[a.id for a in actions]
+    if stored:
+        _mark_gone(
+            state,
+            CiBuildAction.objects.filter(build_run_id=run_pk).exclude(
+                asc_id__in=[a.id for a in actions]
+            ),
         )
-        if run_pk is not None
-        else CiBuildAction.objects.none(),
-    )
     artifact_values = {}
     for action_id, items in artifacts.items():
         for artifact in items:
@@ -479,6 +483,8 @@ def _store_run(state, product, run, workflow_pk, actions, artifacts) -> None:
                 **_artifact_values(artifact),
             }
     _upsert(state, CiArtifact, artifact_values)
+    if not stored:
+        return
     for action_id, items in artifacts.items():
         action_pk = action_pks.get(action_id)
         if action_pk is not None:
