@@ -1,0 +1,185 @@
+"""The dashboard in a real browser: Debian's Chromium driven by Playwright.
+
+Data comes the way users get it: the simulator (with its hostile names) over loopback, one
+sync pass, then the pages served by a live server.
+"""
+
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import User
+
+from artifacts_app import stats
+from artifacts_app.asc.simulator import run_in_thread
+from artifacts_app.asc.simulator.dataset import HOSTILE_NAMES
+from artifacts_app.models import CiWorkflow
+from artifacts_app.sync import sync
+from tests.simulator_fixtures import SIM_ISSUER_ID, SIM_KEY_ID
+from tests.sync_helpers import fast_client
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = Path(settings.BASE_DIR) / "test-artifacts"
+CHARTS = ["chart-bytes", "chart-share", "chart-count", "chart-trend"]
+PASSWORD = "a-long-browser-test-password"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is missing: apt-get install chromium"
+    ),
+]
+
+# Count the pixels a chart drew: a canvas that stayed blank has none.
+DRAWN_PIXELS = """(id) => {
+  const canvas = document.getElementById(id);
+  if (!canvas || !canvas.width || !canvas.height) return 0;
+  const data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+  let drawn = 0;
+  for (let i = 3; i < data.length; i += 4) { if (data[i] !== 0) drawn += 1; }
+  return drawn;
+}"""
+
+
+@pytest.fixture(scope="module")
+def browser():
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def synced_account(transactional_db, asc_key, asc_tokens):
+    """A simulated account with hostile names, synced into the mirror, its clock at now."""
+    server = run_in_thread(
+        seed=11,
+        runs=40,
+        products=2,
+        days=60,
+        hostile_names=True,
+        now=datetime.now(UTC).replace(microsecond=0),
+        public_key=asc_key.public_pem,
+        key_id=SIM_KEY_ID,
+        issuer_id=SIM_ISSUER_ID,
+    )
+    try:
+        run = sync(client=fast_client(server, asc_tokens), reserve=0)
+        assert run.status == "succeeded", run.error
+        stats.refresh_rollup()
+        yield server.dataset
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def page(browser, live_server, synced_account):
+    User.objects.create_user("dana", password=PASSWORD)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.problems = []
+    page.on(
+        "console",
+        lambda msg: (
+            page.problems.append(f"console {msg.type}: {msg.text}")
+            if msg.type in ("error", "warning")
+            else None
+        ),
+    )
+    page.on("pageerror", lambda exc: page.problems.append(f"page error: {exc}"))
+    page.on(
+        "dialog",
+        lambda dialog: (page.problems.append(f"dialog: {dialog.message}"), dialog.dismiss()),
+    )
+    page.goto(f"{live_server.url}/accounts/login/?next=/")
+    page.get_by_label("Username").fill("dana")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{live_server.url}/")
+    yield page
+    context.close()
+
+
+def chart_data(page):
+    return json.loads(page.locator("#chart-data").text_content())
+
+
+def test_every_chart_draws_and_the_page_has_no_console_errors(page):
+    for chart in CHARTS:
+        assert page.evaluate(DRAWN_PIXELS, chart) > 500, f"{chart} drew nothing"
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "dashboard.png"), full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.screenshot(path=str(SCREENSHOTS / "dashboard-phone.png"), full_page=True)
+    assert page.problems == []
+
+
+def test_changing_a_filter_changes_the_data_and_the_url(page):
+    before = chart_data(page)
+    assert before["granularity"] == "day"
+
+    with page.expect_navigation():
+        page.get_by_label("Per", exact=True).select_option("week")
+    query = parse_qs(urlparse(page.url).query)
+    assert query["granularity"] == ["week"]
+    after = chart_data(page)
+    assert after["granularity"] == "week"
+    assert len(after["periods"]) < len(before["periods"])
+    assert all(datetime.fromisoformat(p).weekday() == 0 for p in after["periods"])
+
+    with page.expect_navigation():
+        page.get_by_label("File type", exact=True).select_option("LOG_BUNDLE")
+    query = parse_qs(urlparse(page.url).query)
+    assert query["file_type"] == ["LOG_BUNDLE"]
+    assert query["granularity"] == ["week"]  # the earlier choice is kept in the URL
+    assert {row["file_type"] for row in chart_data(page)["series"]} == {"LOG_BUNDLE"}
+
+    with page.expect_navigation():
+        page.get_by_label("Range", exact=True).select_option("7")
+    query = parse_qs(urlparse(page.url).query)
+    start, end = (datetime.fromisoformat(query[k][0]) for k in ("start", "end"))
+    assert (end - start).days == 6
+
+    # The URL is the view: opening it afresh shows the same filters.
+    page.goto(page.url)
+    assert page.get_by_label("Per", exact=True).input_value() == "week"
+    assert page.get_by_label("File type", exact=True).input_value() == "LOG_BUNDLE"
+    for chart in ("chart-bytes", "chart-count"):
+        assert page.evaluate(DRAWN_PIXELS, chart) > 0
+    assert page.problems == []
+
+
+def test_hostile_names_from_the_api_show_as_text(page, live_server):
+    hostile = HOSTILE_NAMES[0]  # the first product and one of its workflows carry it
+    assert page.get_by_text(hostile, exact=True).count() > 0
+    assert page.locator("script:not([src]):not([type='application/json'])").count() == 0
+    # A hostile-named workflow that archives: its page draws its size trend.
+    workflow = (
+        CiWorkflow.objects.filter(name__in=HOSTILE_NAMES, artifacts__file_type="ARCHIVE")
+        .distinct()
+        .first()
+    )
+    page.goto(f"{live_server.url}/workflows/{workflow.asc_id}/")
+    assert page.get_by_role("heading", level=1).text_content() == workflow.name
+    assert page.evaluate(DRAWN_PIXELS, "chart-trend") > 0
+    page.get_by_role("link", name="#", exact=False).first.click()
+    page.wait_for_load_state()
+    assert page.get_by_role("heading", level=1).text_content().startswith("Build run #")
+    assert page.problems == []
