@@ -60,7 +60,6 @@ def free_port() -> int:
 
 
 class PaginationTests:
-    __test__ = True
 
     @pytest.fixture
     def big_simulator(self, asc_key):
@@ -180,7 +179,6 @@ class ScriptedSession(requests.Session):
 
 
 class ResourceTests:
-    __test__ = True
 
     def test_products_workflows_actions_and_artifacts(self, simulator, asc_client):
         dataset = simulator.dataset
@@ -222,7 +220,6 @@ class ResourceTests:
 
 
 class FaultRecoveryTests:
-    __test__ = True
 
     @pytest.mark.parametrize(
         "kind", ["401", "429", "429-retry-after", "500", "503", "reset", "truncate", "invalid-json"]
@@ -284,7 +281,6 @@ class FaultRecoveryTests:
 
 
 class AuthenticationTests:
-    __test__ = True
 
     def test_token_is_reused_across_many_calls(self, simulator, asc_client):
         product = simulator.dataset.products[0]
@@ -359,7 +355,6 @@ class FakeClock:
 
 
 class TransportTests:
-    __test__ = True
 
     def test_unreachable_host_is_a_clear_error(self, asc_tokens):
         sleeps = Sleeps()
@@ -387,7 +382,6 @@ class TransportTests:
 
 
 class DownloadTests:
-    __test__ = True
 
     def test_download_streams_the_artifact_without_authorization(self, simulator, asc_client):
         artifact = simulator.dataset.all_visible_artifacts()[0]
@@ -427,7 +421,6 @@ class DownloadTests:
 
 @needs_examples
 class AppleExampleTests:
-    __test__ = True
 
     def load(self, name):
         return json.loads((EXAMPLES / name).read_text())
@@ -470,7 +463,6 @@ class AppleExampleTests:
 
 
 class FromSettingsTests:
-    __test__ = True
 
     def test_builds_a_working_client_from_settings_values(self, simulator, asc_key):
         client = AscClient.from_settings_values(

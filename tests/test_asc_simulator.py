@@ -79,7 +79,6 @@ def first(simulator, kind):
 
 @needs_spec
 class DocumentSchemaTests:
-    __test__ = True
 
     @pytest.mark.parametrize(
         ("path", "params", "schema"),
@@ -169,7 +168,6 @@ def unsigned_token(**claims) -> str:
 
 
 class QueryParameterTests:
-    __test__ = True
 
     def test_limit_outside_1_to_200_is_parameter_error_invalid(self, simulator, asc_tokens):
         for limit in (0, 201, "x"):
@@ -237,7 +235,6 @@ class QueryParameterTests:
 
 
 class TokenVerificationTests:
-    __test__ = True
 
     def sign(self, key_pem, lifetime=600, kid=SIM_KEY_ID, **claims):
         now = int(time.time())
@@ -308,7 +305,6 @@ class TokenVerificationTests:
 
 
 class BudgetTests:
-    __test__ = True
 
     def test_every_response_reports_the_hourly_budget_and_429_once_spent(
         self, simulator, asc_tokens
@@ -336,7 +332,6 @@ class BudgetTests:
 
 
 class DatasetTests:
-    __test__ = True
 
     def test_same_seed_gives_the_same_account(self):
         one, two = Dataset(seed=5, runs=40), Dataset(seed=5, runs=40)
@@ -403,7 +398,6 @@ class DatasetTests:
 
 
 class DownloadTests:
-    __test__ = True
 
     def fresh_url(self, simulator, asc_tokens, artifact):
         document = api(simulator, asc_tokens, f"/v1/ciArtifacts/{artifact.id}").json()
@@ -444,7 +438,6 @@ class DownloadTests:
 
 
 class FaultTests:
-    __test__ = True
 
     @pytest.mark.parametrize(("kind", "status"), [("429", 429), ("500", 500), ("503", 503)])
     def test_status_faults(self, simulator, asc_tokens, kind, status):
