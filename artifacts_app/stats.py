@@ -361,6 +361,8 @@ def latest_runs(f: Filters, limit: int = 15) -> list[dict]:
         before = sums.get(run.previous_pk) if run.previous_pk else None
         if before is None and run.previous_pk:
             before = {"count": 0, "bytes": 0}
+        if not run.is_finished:
+            before = None  # artifacts arrive as a run finishes: no change to show yet
         delta = mine["bytes"] - before["bytes"] if before else None
         result.append(
             {
@@ -370,6 +372,7 @@ def latest_runs(f: Filters, limit: int = 15) -> list[dict]:
                 "previous_bytes": before["bytes"] if before else None,
                 "delta": delta,
                 "delta_ratio": delta / before["bytes"] if before and before["bytes"] else None,
+                "finished": run.is_finished,
             }
         )
     return result

@@ -55,6 +55,7 @@ def dashboard(request):
     context.update(_queries(f))
     context["chart_data"] = {
         "granularity": f.granularity,
+        "type_labels": dict(FileType.choices),
         "periods": stats.periods(f),
         "series": stats.series(f),
         "share": context["share"],

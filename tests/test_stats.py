@@ -161,6 +161,16 @@ class LatestRunsTests(TestCase):
         self.assertIsNone(rows[1]["delta"])  # the first CI run has nothing to compare with
         self.assertIsNone(rows[2]["delta"])
 
+    def test_a_run_still_running_shows_no_change_yet(self):
+        release = make_workflow()
+        day = datetime(2026, 11, 2, tzinfo=UTC)
+        run_with(release, 1, day, ARCHIVE=100)
+        running = run_with(release, 2, day + timedelta(hours=1))
+        running.execution_progress, running.completion_status = "RUNNING", ""
+        running.save()
+        rows = stats.latest_runs(filters(start="2026-11-01", end="2026-11-30"))
+        self.assertEqual((rows[0]["finished"], rows[0]["delta"]), (False, None))
+
     def test_the_file_type_filter_narrows_the_sizes_compared(self):
         release = make_workflow()
         day = datetime(2026, 11, 2, tzinfo=UTC)

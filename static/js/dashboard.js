@@ -55,7 +55,7 @@
         }
       });
       return {
-        label: fileType || "(none)",
+        label: (data.type_labels && data.type_labels[fileType]) || fileType || "(none)",
         data: values,
         backgroundColor: AC.typeColour(fileType, i),
         stack: "types"

@@ -45,9 +45,15 @@
     }
     var options = AC.baseOptions();
     options.scales = { y: AC.bytesAxis(false) };
-    options.plugins = { tooltip: { callbacks: { label: function (ctx) {
+    options.plugins = {
+      // The dashed "largest" lines are toggled from the workflow page only.
+      legend: { labels: { filter: function (item) {
+        return showMax || !/ \(largest\)$/.test(item.text);
+      } } },
+      tooltip: { callbacks: { label: function (ctx) {
       return ctx.dataset.label + ": " + AC.formatBytes(ctx.parsed.y);
-    } } } };
+    } } }
+    };
     return AC.create(canvasId, {
       type: "line",
       data: { labels: trend.periods, datasets: datasets },
