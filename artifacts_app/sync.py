@@ -21,6 +21,7 @@ calls the API allows:
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -29,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from . import locks
@@ -265,7 +266,15 @@ def _sync_products(state: _Pass, product_ids: list[str]) -> list[CiProduct]:
                 _mark_gone(state, CiProduct.objects.filter(pk=stored.pk))
     else:
         records = list(state.guarded(client.products()))
-    rows = _upsert(state, CiProduct, {p.id: _product_values(p) for p in records})
+    values = {p.id: _product_values(p) for p in records}
+    counted = dataclasses.replace(state.counts)
+    try:
+        with transaction.atomic():
+            rows = _upsert(state, CiProduct, values)
+    except IntegrityError:
+        # Another worker created the same products a moment ago: now they are updates.
+        state.counts = counted
+        rows = _upsert(state, CiProduct, values)
     if not product_ids:
         _mark_gone(state, CiProduct.objects.exclude(asc_id__in=[p.id for p in records]))
     if state.dry_run:

@@ -3,6 +3,7 @@
 import socket
 import subprocess
 import sys
+import threading
 from datetime import timedelta
 
 import pytest
@@ -11,7 +12,7 @@ from django.utils import timezone
 from artifacts_app import locks
 from artifacts_app.models import CiBuildRun, SyncLock, SyncRun
 from artifacts_app.sync import SyncError, sync
-from tests.sync_helpers import fast_client
+from tests.sync_helpers import assert_mirror_matches, fast_client
 
 pytestmark = pytest.mark.django_db
 
@@ -26,8 +27,9 @@ class LeaseTests:
     __test__ = True  # collected by pytest despite the <Thing>Tests name
 
     def test_a_sync_while_another_holds_the_lease_does_nothing_and_says_why(
-        self, simulator, asc_tokens
+        self, simulator, asc_tokens, monkeypatch
     ):
+        monkeypatch.setattr(locks, "per_product_locks", lambda: False)  # SQLite's one lease
         with locks.lease(locks.WHOLE_ACCOUNT), pytest.raises(SyncError) as raised:
             sync(client=fast_client(simulator, asc_tokens), reserve=0)
 
@@ -87,3 +89,37 @@ class LeaseTests:
         assert not CiBuildRun.objects.filter(product__asc_id=busy.id).exists()
         others = [p.id for p in simulator.dataset.products[1:]]
         assert CiBuildRun.objects.filter(product__asc_id__in=others).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+class ConcurrentSyncTests:
+    __test__ = True  # collected by pytest despite the <Thing>Tests name
+
+    def test_two_syncs_started_together_leave_one_exact_copy(self, simulator, asc_tokens):
+        from django.db import connection
+
+        barrier = threading.Barrier(2)
+        outcomes = []
+
+        def worker():
+            barrier.wait()
+            try:
+                outcomes.append(sync(client=fast_client(simulator, asc_tokens), reserve=0))
+            except SyncError as exc:
+                outcomes.append(exc)
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=worker) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+
+        assert len(outcomes) == 2
+        finished = [o for o in outcomes if isinstance(o, SyncRun)]
+        assert finished and all(o.status == SyncRun.Status.SUCCEEDED for o in finished)
+        busy = [o for o in outcomes if isinstance(o, SyncError)]
+        assert all("another sync is already working" in str(o) for o in busy)
+        # Whatever one pass skipped, the other synced: together, one exact copy.
+        assert_mirror_matches(simulator.dataset)

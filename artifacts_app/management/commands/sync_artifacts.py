@@ -36,7 +36,7 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--interval", type=int, default=900, metavar="SECONDS",
-            help="Seconds between the starts of passes with --loop (default: 900).",
+            help="Seconds to wait between passes with --loop (default: 900).",
         )
 
     def handle(self, *args, **options):
