@@ -14,7 +14,7 @@ from django.core.management import CommandError, call_command
 from django.test import override_settings
 
 from artifacts_app import sync as sync_module
-from artifacts_app.models import SyncRun
+from artifacts_app.models import CiBuildRun, SyncRun
 from tests.simulator_fixtures import SIM_ISSUER_ID, SIM_KEY_ID, make_key_pair
 from tests.sync_helpers import upstream_artifacts
 
@@ -49,14 +49,27 @@ class SyncCommandTests:
         assert not any("\r" in line for line in lines)
         assert SyncRun.objects.get().status == SyncRun.Status.SUCCEEDED
 
+    def test_a_pass_on_a_terminal_draws_a_progress_line_then_the_summary(
+        self, simulator, asc_key
+    ):
+        class Terminal(io.StringIO):
+            def isatty(self):
+                return True
+
+        out = Terminal()
+        with _key_settings(simulator, asc_key.private_pem):
+            call_command("sync_artifacts", "--reserve", "0", stdout=out)
+
+        text = out.getvalue()
+        assert "\r" in text and "runs fetched" in text
+        assert text.rstrip("\n").rsplit("\r", 1)[-1].startswith("sync succeeded: ")
+
     def test_product_option_syncs_only_that_product(self, simulator, asc_key):
         wanted = simulator.dataset.products[1]
         with _key_settings(simulator, asc_key.private_pem):
             call_command(
                 "sync_artifacts", "--product", wanted.id, "--reserve", "0", stdout=io.StringIO()
             )
-
-        from artifacts_app.models import CiBuildRun
 
         assert set(CiBuildRun.objects.values_list("product__asc_id", flat=True)) == {wanted.id}
 
