@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import queue
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -28,6 +30,8 @@ from .storage import (
 )
 
 CHUNK_SIZE = 1024 * 1024
+QUEUED_CHUNKS = 8
+SYNC_EVERY = 64 * 1024 * 1024  # flush as we go, so the final fsync is short
 URL_ATTEMPTS = 3  # fresh URLs asked for when a download answers 403 (expired)
 
 ARCHIVED = "archived"
@@ -105,18 +109,18 @@ def _stream_and_store(
     refreshes: int,
 ) -> Outcome:
     descriptor, temporary = new_temporary(storage, job.asc_id[:40] or "artifact")
-    digest = hashlib.sha256()
     received = 0
     stored = False
     try:
         with os.fdopen(descriptor, "wb", buffering=0) as handle:
+            sink = _Sink(handle)
             try:
                 for chunk in response.iter_content(CHUNK_SIZE):
-                    handle.write(chunk)
-                    digest.update(chunk)
+                    sink.put(chunk)
                     received += len(chunk)
                     progress(len(chunk))
             except _CUT_OFF:
+                sink.abort()
                 progress(-received)
                 return Outcome(
                     job,
@@ -125,7 +129,10 @@ def _stream_and_store(
                     error=_cut_message(received, expected),
                     url_refreshes=refreshes,
                 )
-            os.fsync(handle.fileno())
+            except BaseException:
+                sink.abort()
+                raise
+            sha256 = sink.finish()
         if expected is not None and received != expected:
             progress(-received)
             return Outcome(
@@ -142,9 +149,71 @@ def _stream_and_store(
     finally:
         if not stored:
             discard(temporary)
-    return Outcome(
-        job, ARCHIVED, size=received, sha256=digest.hexdigest(), url_refreshes=refreshes
-    )
+    return Outcome(job, ARCHIVED, size=received, sha256=sha256, url_refreshes=refreshes)
+
+
+class _Sink:
+    """Writes and hashes chunks on two helper threads while the caller reads the socket.
+
+    Reading, writing and hashing all release the GIL, so the three overlap; the disk is
+    flushed every `SYNC_EVERY` bytes so the final fsync has little left to do. At most
+    `QUEUED_CHUNKS` chunks wait in each queue: memory stays flat.
+    """
+
+    def __init__(self, handle):
+        self.handle = handle
+        self.digest = hashlib.sha256()
+        self.error: OSError | None = None
+        self._written = 0
+        self._synced = 0
+        self._queues: list[queue.Queue[bytes | None]] = []
+        self._threads: list[threading.Thread] = []
+        for work in (self._write, self.digest.update):
+            chunks: queue.Queue[bytes | None] = queue.Queue(QUEUED_CHUNKS)
+            thread = threading.Thread(target=self._drain, args=(chunks, work), daemon=True)
+            thread.start()
+            self._queues.append(chunks)
+            self._threads.append(thread)
+
+    def put(self, chunk: bytes) -> None:
+        if self.error is not None:
+            raise self.error
+        for chunks in self._queues:
+            chunks.put(chunk)
+
+    def finish(self) -> str:
+        """Wait for the helpers, flush to disk, and return the SHA-256 hex digest."""
+        self._stop()
+        if self.error is not None:
+            raise self.error
+        os.fsync(self.handle.fileno())
+        return self.digest.hexdigest()
+
+    def abort(self) -> None:
+        self._stop()
+
+    def _stop(self) -> None:
+        for chunks in self._queues:
+            chunks.put(None)
+        for thread in self._threads:
+            thread.join()
+
+    def _drain(self, chunks: queue.Queue[bytes | None], work: Callable[[bytes], object]) -> None:
+        while (chunk := chunks.get()) is not None:
+            if self.error is None:
+                try:
+                    work(chunk)
+                except OSError as exc:
+                    self.error = exc  # keep draining so the reader never blocks on a full queue
+
+    def _write(self, chunk: bytes) -> None:
+        view = memoryview(chunk)
+        while view:  # an unbuffered write may take less than it was given
+            view = view[self.handle.write(view) :]
+        self._written += len(chunk)
+        if self._written - self._synced >= SYNC_EVERY:
+            os.fdatasync(self.handle.fileno())
+            self._synced = self._written
 
 
 def _cut_message(received: int, expected: int | None) -> str:
