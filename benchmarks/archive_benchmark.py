@@ -159,7 +159,8 @@ def run_rounds(client, artifact_id, size, work, rounds, Job, fetch, FileSystemSt
         archive_rates.append(size / archive_seconds)
         print(
             f"round {round_number}: curl {curl_rates[-1] / MiB:7.1f} MiB/s ({curl_seconds:.1f} s)"
-            f"   curl+fsync+sha256 {curl_sync_rates[-1] / MiB:7.1f} MiB/s ({curl_sync_seconds:.1f} s)"
+            f"   curl+fsync+sha256 {curl_sync_rates[-1] / MiB:7.1f} MiB/s "
+            f"({curl_sync_seconds:.1f} s)"
             f"   archiver {archive_rates[-1] / MiB:7.1f} MiB/s ({archive_seconds:.1f} s)"
         )
     expected = expected_digest(artifact_id, size)
