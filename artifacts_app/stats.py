@@ -17,7 +17,7 @@ from statistics import median
 
 from django.db import transaction
 from django.db.models import Count, Exists, F, Max, Min, OuterRef, Subquery, Sum
-from django.db.models.functions import Coalesce, TruncDay, TruncMonth, TruncWeek
+from django.db.models.functions import Coalesce, TruncDay
 
 from .filters import Filters
 from .models import (
@@ -30,9 +30,8 @@ from .models import (
     FileType,
 )
 
-# How many per-run sums the trend and the regression check read at most.
-RUN_SUMS_LIMIT = 5000
-TRUNC = {"day": TruncDay, "week": TruncWeek, "month": TruncMonth}
+# How many artifacts the per-run sums of the trend and the regression check read at most.
+RUN_SUMS_LIMIT = 3000
 
 
 # --- The rollup --------------------------------------------------------------------------
@@ -222,11 +221,13 @@ def periods(f: Filters) -> list[str]:
 # --- Per-run sums: trend, regressions, latest runs ----------------------------------------
 
 
-def _run_sums(f: Filters, file_type: str):
+def _run_sums(f: Filters, file_type: str) -> tuple[list[dict], bool]:
     """Bytes of `file_type` per build run, newest first, up to the end of the range.
 
-    Summed in the database and limited to RUN_SUMS_LIMIT rows; the trend and regression
-    checks compute medians over this bounded list.
+    Summed in the database over the newest RUN_SUMS_LIMIT artifacts of that type (found by
+    an index scan that stops there), so the GROUP BY reads a bounded slice however long the
+    history is; the trend and regression checks compute medians over this bounded list.
+    Also says whether older artifacts were left out.
     """
     qs = CiArtifact.objects.filter(
         file_type=file_type,
@@ -237,15 +238,16 @@ def _run_sums(f: Filters, file_type: str):
         qs = qs.filter(product_id__in=f.product_pks)
     if f.workflow_pks:
         qs = qs.filter(workflow_id__in=f.workflow_pks)
+    newest = qs.order_by("-run_created_date").values_list("run_created_date", flat=True)
+    cutoff = list(newest[RUN_SUMS_LIMIT - 1 : RUN_SUMS_LIMIT])
+    if cutoff:
+        qs = qs.filter(run_created_date__gte=cutoff[0])
     rows = (
         qs.values("build_run_id", "workflow_id", "run_created_date")
-        .annotate(
-            period=TRUNC[f.granularity]("run_created_date", tzinfo=UTC),
-            bytes=Coalesce(Sum("file_size"), 0),
-        )
-        .order_by("-run_created_date", "-build_run_id")[:RUN_SUMS_LIMIT]
+        .annotate(bytes=Coalesce(Sum("file_size"), 0))
+        .order_by("-run_created_date", "-build_run_id")
     )
-    return list(rows)
+    return list(rows), bool(cutoff)
 
 
 def trend_and_regressions(f: Filters) -> dict:
@@ -254,8 +256,7 @@ def trend_and_regressions(f: Filters) -> dict:
     A regression is a run whose bytes of that type exceed the median of the workflow's
     previous `f.regression_window` runs by more than `f.regression_threshold`.
     """
-    rows = _run_sums(f, f.trend_type)
-    truncated = len(rows) == RUN_SUMS_LIMIT
+    rows, truncated = _run_sums(f, f.trend_type)
     by_workflow: dict[int, list[dict]] = {}
     for row in reversed(rows):  # oldest first; a bounded list of per-run sums
         by_workflow.setdefault(row["workflow_id"], []).append(row)
@@ -272,7 +273,8 @@ def trend_and_regressions(f: Filters) -> dict:
         for index, run in enumerate(runs):
             if run["run_created_date"] < start:
                 continue
-            per_period.setdefault(_utc_date(run["period"]).isoformat(), []).append(run["bytes"])
+            period = _bucket(_utc_date(run["run_created_date"]), f.granularity).isoformat()
+            per_period.setdefault(period, []).append(run["bytes"])
             window = [r["bytes"] for r in runs[max(0, index - f.regression_window) : index]]
             if len(window) == f.regression_window:
                 baseline = median(window)
@@ -282,7 +284,7 @@ def trend_and_regressions(f: Filters) -> dict:
                             "build_run_pk": run["build_run_id"],
                             "workflow": asc_ids[workflow_id],
                             "workflow_name": names[workflow_id],
-                            "period": _utc_date(run["period"]).isoformat(),
+                            "period": period,
                             "created_date": run["run_created_date"],
                             "bytes": run["bytes"],
                             "baseline": int(baseline),
