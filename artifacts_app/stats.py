@@ -37,12 +37,14 @@ RUN_SUMS_LIMIT = 3000
 # --- The rollup --------------------------------------------------------------------------
 
 
-def refresh_rollup(rebuild: bool = False) -> int:
+def refresh_rollup(rebuild: bool = False, days=()) -> int:
     """Fold artifacts added since the last refresh into `ArtifactDailyTotal`.
 
     Every day that gained an artifact is recounted from `CiArtifact` (delete, then insert the
-    day's GROUP BY), so a refresh is idempotent and never counts a row twice. `rebuild`
-    recounts everything. Returns the number of rollup rows written.
+    day's GROUP BY), so a refresh is idempotent and never counts a row twice. New rows are
+    found by id; a writer that changes existing artifacts (a size, or a run's date, workflow
+    or product) passes the UTC `days` they left and joined. `rebuild` recounts everything.
+    Returns the number of rollup rows written.
     """
     with transaction.atomic():
         state, _ = ArtifactRollupState.objects.select_for_update().get_or_create(pk=1)
@@ -50,7 +52,7 @@ def refresh_rollup(rebuild: bool = False) -> int:
         if rebuild:
             ArtifactDailyTotal.objects.all().delete()
             new = CiArtifact.objects.filter(id__lte=top)
-        elif top == state.last_artifact_id:
+        elif top == state.last_artifact_id and not days:
             return 0
         else:
             new = CiArtifact.objects.filter(id__gt=state.last_artifact_id, id__lte=top)
@@ -58,6 +60,8 @@ def refresh_rollup(rebuild: bool = False) -> int:
         written = 0
         if bounds["low"] is not None:
             written = _recount_days(_utc_date(bounds["low"]), _utc_date(bounds["high"]))
+        for day in sorted({_utc_date(day) for day in days}):
+            written += _recount_days(day, day)
         state.last_artifact_id = top
         state.save()
     return written

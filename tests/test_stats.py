@@ -55,6 +55,18 @@ class RollupTests(TestCase):
         self.assertEqual(ArtifactDailyTotal.objects.filter(day=date(2026, 9, 1)).count(), 2)
 
 
+    def test_days_named_by_a_writer_that_moved_artifacts_are_recounted(self):
+        workflow = make_workflow()
+        run = run_with(workflow, 1, datetime(2026, 11, 2, tzinfo=UTC), ARCHIVE=10)
+        stats.refresh_rollup()
+        run.artifacts.update(run_created_date=datetime(2026, 11, 5, tzinfo=UTC), file_size=12)
+        stats.refresh_rollup(days=[date(2026, 11, 2), datetime(2026, 11, 5, tzinfo=UTC)])
+        series = stats.series(filters(start="2026-11-01", end="2026-11-30"))
+        self.assertEqual(
+            series, [{"period": "2026-11-05", "file_type": "ARCHIVE", "count": 1, "bytes": 12}]
+        )
+
+
 class KpiTests(TestCase):
     def test_change_compares_with_the_range_of_equal_length_before(self):
         workflow = make_workflow()
