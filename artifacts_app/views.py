@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET
 from . import stats
 from .filters import PRESET_DAYS, FilterError, parse_filters, today_utc
 from .health import sync_health
-from .models import CiBuildRun, CiProduct, CiWorkflow, FileType
+from .models import CiArtifact, CiBuildRun, CiProduct, CiWorkflow, FileType
 
 API_PAGE_SIZE = 100
 CSV_COLUMNS = [
@@ -45,6 +45,7 @@ def dashboard(request):
     context = {
         "filters": f,
         "error": error,
+        "has_artifacts": CiArtifact.objects.exists(),
         "options": _filter_options(f),
         "kpis": stats.kpis(f),
         "share": stats.share_by_type(f),
