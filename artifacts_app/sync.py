@@ -322,12 +322,13 @@ def _sync_recent(state: _Pass, product: CiProduct) -> None:
             break
     else:
         # The whole list was walked: everything not seen has vanished upstream.
+        reached = True
         if not state.dry_run:
             _mark_runs_gone(state, product, seen)
             if state.full:
                 sync_state.last_full_sync_at = state.now
             _save_state(state, sync_state, backfill_next_url="", backfill_complete=True)
-    if top_number is not None and (reached or state.full):
+    if top_number is not None and reached and not state.dry_run:
         sync_state.newest_synced_number = max(top_number, sync_state.newest_synced_number or 0)
         _save_state(state, sync_state)
     _repoll_unfinished(state, product, seen, workflow_pks)
