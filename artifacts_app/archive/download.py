@@ -115,7 +115,9 @@ def _stream_and_store(
         with os.fdopen(descriptor, "wb", buffering=0) as handle:
             sink = _Sink(handle)
             try:
-                for chunk in response.iter_content(CHUNK_SIZE):
+                # The bytes exactly as served (no content decoding), without requests' extra
+                # buffering: the stored file is what Apple's fileSize describes.
+                for chunk in response.raw.stream(CHUNK_SIZE, decode_content=False):
                     sink.put(chunk)
                     received += len(chunk)
                     progress(len(chunk))
