@@ -315,3 +315,32 @@ class SafePathTests:
             record = ArchivedArtifact.objects.get(artifact=row)
             assert record.file_name == row.file_name  # Apple's name kept, as metadata only
             assert (root / record.path).resolve().is_relative_to(root.resolve())
+
+
+@pytest.mark.django_db
+class SyncThenArchiveTests:
+    __test__ = True
+
+    def test_everything_a_sync_mirrors_can_be_archived_byte_for_byte(
+        self, simulator, asc_client, archive_root
+    ):
+        from artifacts_app.archive import archive_summary
+        from artifacts_app.models import CiArtifact
+        from artifacts_app.sync import sync
+
+        sync(client=asc_client, reserve=0)
+        logs = CiArtifact.objects.filter(file_type="LOG_BUNDLE")
+        assert logs.count() > 5
+
+        report = archive(asc_client, file_types=("LOG_BUNDLE",))
+
+        assert report.ok and report.archived == logs.count()
+        sizes = {sim.id: sim.file_size for sim in simulator.dataset.artifacts.values()}
+        for record in ArchivedArtifact.objects.select_related("artifact"):
+            asc_id = record.artifact.asc_id
+            assert sha256_of(archive_root / record.path) == expected_sha256(asc_id, sizes[asc_id])
+        summary = archive_summary()
+        assert summary["archived_count"] == logs.count()
+        assert summary["not_archived_count"] == CiArtifact.objects.count() - logs.count()
+        on_disk = sum(path.stat().st_size for path in files_under(archive_root))
+        assert summary["storage_bytes"] == on_disk
