@@ -145,6 +145,19 @@ class ArchiveTests:
         assert report.archived == 1 and report.url_refreshes == 1
         assert simulator.stats.downloads == 2
 
+    def test_a_url_that_keeps_expiring_fails_with_one_line_and_is_retried_next_run(
+        self, simulator, asc_client, archive_root
+    ):
+        mirror(finished_artifacts(simulator, 1))
+        simulator.faults.inject("download-expired", 3)
+
+        first = archive(asc_client)
+
+        assert first.failed == 1
+        assert "refused as expired 3 times in a row" in first.problems[0]
+        assert files_under(archive_root) == []
+        assert archive(asc_client).archived == 1
+
     def test_an_artifact_gone_upstream_is_recorded_lost_and_not_retried(
         self, simulator, asc_client, archive_root
     ):
