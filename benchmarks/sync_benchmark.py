@@ -45,6 +45,7 @@ def serve(options, public_pem, queue):
                 if action.progress(dataset.now_ts) == "COMPLETE"
             ),
             "artifacts": len(dataset.all_visible_artifacts()),
+            "unfinished": sum(1 for run in runs if run.progress(dataset.now_ts) != "COMPLETE"),
         }
     )
     while True:
@@ -131,7 +132,8 @@ def main() -> None:
         elapsed = time.perf_counter() - started
         print(
             f"second sync (no changes): {second.status}, {second.api_calls} calls "
-            f"(products + workflow pages + 1 = {second_minimum}), {elapsed:.1f} s"
+            f"(products + workflow pages + 1 = {second_minimum}, plus the actions of "
+            f"{account['unfinished']} runs still running), {elapsed:.1f} s"
         )
         if stored != account["artifacts"]:
             print(f"MISMATCH: {stored} stored, {account['artifacts']} upstream")
