@@ -12,14 +12,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.core.files.storage import Storage
-from django.db.models import F, Q, QuerySet, Sum, Window
+from django.db.models import F, Q, QuerySet, Window
 from django.db.models.functions import DenseRank
 from django.utils import timezone
 
 from ..models import ArchivedArtifact, FileType
 from .progress import human_bytes
 from .selection import Selection
-from .storage import ArchiveError, archive_storage, storage_error
+from .storage import archive_storage, storage_error
 
 Status = ArchivedArtifact.Status
 
@@ -93,7 +93,7 @@ def candidates(
                 ],
             )
         ).filter(run_rank__gt=policy.keep_last)
-        reasons |= Q(pk__in=list(ranked.values_list("pk", flat=True)))
+        reasons |= Q(pk__in=ranked.values("pk"))
     if policy.log_days is not None:
         cutoff = (now or timezone.now()) - timedelta(days=policy.log_days)
         reasons |= Q(
@@ -134,16 +134,3 @@ def apply_retention(
             status=Status.PRUNED, pruned_at=timezone.now(), updated_at=timezone.now()
         )
     return report
-
-
-def freed_bytes(queryset: QuerySet[ArchivedArtifact]) -> int:
-    return queryset.aggregate(total=Sum("size"))["total"] or 0
-
-
-__all__ = [
-    "ArchiveError",
-    "RetentionPolicy",
-    "RetentionReport",
-    "apply_retention",
-    "candidates",
-]

@@ -11,7 +11,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from django.core.files.storage import Storage
-from django.db.models import F, Sum
+from django.db.models import F
 from django.utils import timezone
 
 from ..asc.client import AscClient
@@ -82,10 +82,6 @@ def plan(selection: Selection) -> Plan:
     )
     jobs = [_job(row) for row in rows]
     return Plan(len(jobs), sum(job.file_size or 0 for job in jobs), jobs)
-
-
-def planned_bytes(selection: Selection) -> int:
-    return pending(selection).aggregate(total=Sum("file_size"))["total"] or 0
 
 
 def archive_artifacts(
