@@ -112,11 +112,22 @@ class CiArtifactAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Archive selected", permissions=["archive"])
     def archive_selected(self, request, queryset):
-        """Download the selected artifacts into the archive now (the command suits bulk jobs)."""
-        from .archive import Selection, archive_artifacts
+        """Download the selected artifacts into the archive, within this request; bigger jobs
+        belong to the archive_artifacts command."""
+        from .archive import ADMIN_MAX_BYTES, Selection, archive_artifacts, plan
 
-        pks = tuple(queryset.values_list("pk", flat=True))
-        report = archive_artifacts(Selection(artifact_pks=pks))
+        selection = Selection(artifact_pks=tuple(queryset.values_list("pk", flat=True)))
+        size = plan(selection).bytes
+        if size > ADMIN_MAX_BYTES:
+            self.message_user(
+                request,
+                f"The selection still to archive is {filesizeformat(size)}, more than the admin "
+                f"downloads in one request ({filesizeformat(ADMIN_MAX_BYTES)}): run "
+                "`python manage.py archive_artifacts` with filters instead.",
+                messages.ERROR,
+            )
+            return
+        report = archive_artifacts(selection)
         for line in report.problems[:10]:
             self.message_user(request, line, messages.WARNING)
         if report.fatal:

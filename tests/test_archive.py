@@ -197,6 +197,20 @@ class ArchiveTests:
         assert archive(asc_client).archived == 2
         assert verify_archive().ok == 3
 
+    def test_a_download_left_by_a_killed_run_is_swept_away(
+        self, simulator, asc_client, archive_root
+    ):
+        incoming = archive_root / ".incoming"
+        incoming.mkdir(parents=True)
+        stale, fresh = incoming / "killed.part", incoming / "running-elsewhere.part"
+        stale.write_bytes(b"half")
+        fresh.write_bytes(b"half")
+        os.utime(stale, (0, 0))
+
+        archive(asc_client)
+
+        assert not stale.exists() and fresh.exists()
+
     @pytest.mark.parametrize(
         ("error", "message"),
         [(errno.ENOSPC, "disk full"), (errno.EACCES, "permission denied")],

@@ -143,6 +143,24 @@ class ArchiveAdminActionTests:
         archived = set(ArchivedArtifact.objects.values_list("artifact_id", flat=True))
         assert archived == {row.pk for row in chosen}
 
+    def test_a_selection_too_big_for_one_request_points_to_the_command(
+        self, configured, simulator, client
+    ):
+        (row,) = mirror(finished_artifacts(simulator, 1))
+        row.file_size = 5 * 1024**3
+        row.save()
+        client.force_login(User.objects.create_superuser("admin", password="long-password-1"))
+
+        response = client.post(
+            "/admin/artifacts_app/ciartifact/",
+            {"action": "archive_selected", "_selected_action": [row.pk]},
+            follow=True,
+        )
+
+        assert "python manage.py archive_artifacts" in response.content.decode()
+        assert simulator.stats.requests == 0
+        assert not ArchivedArtifact.objects.exists()
+
     def test_staff_without_the_archive_permission_do_not_get_the_action(
         self, configured, simulator, client
     ):

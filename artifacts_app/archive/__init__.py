@@ -12,12 +12,13 @@ from .paths import storage_name
 from .progress import Progress
 from .retention import RetentionPolicy, RetentionReport, apply_retention, candidates
 from .selection import Selection
-from .service import ArchiveReport, archive_artifacts, pending, plan
+from .service import ADMIN_MAX_BYTES, ArchiveReport, archive_artifacts, pending, plan
 from .storage import ArchiveError, archive_storage
 from .summary import archive_summary
 from .verify import VerifyReport, verify_archive
 
 __all__ = [
+    "ADMIN_MAX_BYTES",
     "ArchiveError",
     "ArchiveReport",
     "Job",

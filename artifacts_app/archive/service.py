@@ -26,6 +26,7 @@ from .storage import ArchiveError, archive_storage, sweep_incoming
 Status = ArchivedArtifact.Status
 DONE = (Status.ARCHIVED, Status.LOST, Status.PRUNED)  # never downloaded again
 MAX_CONCURRENCY = 16
+ADMIN_MAX_BYTES = 2 * 1024**3  # what the admin action downloads within one web request
 
 
 @dataclass
