@@ -146,6 +146,8 @@ class CiBuildRun(MirrorModel, IssueCountsMixin):
             models.Index(fields=["workflow", "-number"], name="run_workflow_number_idx"),
             # The sync's "runs still pending or running" re-poll.
             models.Index(fields=["product", "execution_progress"], name="run_product_progress_idx"),
+            # The dashboard's "recent runs" table: newest runs in a date range.
+            models.Index(fields=["-created_date", "-number"], name="run_created_idx"),
         ]
 
     def __str__(self):
@@ -342,8 +344,9 @@ class ArtifactDailyTotal(models.Model):
     class Meta:
         verbose_name = "artifact daily total"
         indexes = [
-            # /api/v1/stats and the dashboard: a date range, optionally one file type.
-            models.Index(fields=["day", "file_type"], name="daily_day_type_idx"),
+            # /api/v1/stats and the dashboard: a date range, optionally one file type. Count and
+            # bytes are in the index so the sums never visit the table.
+            models.Index(fields=["day", "file_type", "count", "bytes"], name="daily_day_sums_idx"),
             # The same filtered by product or by workflow.
             models.Index(fields=["product", "day"], name="daily_product_day_idx"),
             models.Index(fields=["workflow", "day"], name="daily_workflow_day_idx"),
