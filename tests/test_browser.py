@@ -135,8 +135,9 @@ def test_changing_a_filter_changes_the_data_and_the_url(page):
     before = chart_data(page)
     assert before["granularity"] == "day"
 
+    page.get_by_label("Per", exact=True).select_option("week")
     with page.expect_navigation():
-        page.get_by_label("Per", exact=True).select_option("week")
+        page.get_by_role("button", name="Apply").click()
     query = parse_qs(urlparse(page.url).query)
     assert query["granularity"] == ["week"]
     after = chart_data(page)
@@ -144,15 +145,18 @@ def test_changing_a_filter_changes_the_data_and_the_url(page):
     assert len(after["periods"]) < len(before["periods"])
     assert all(datetime.fromisoformat(p).weekday() == 0 for p in after["periods"])
 
+    page.get_by_label("File type", exact=True).select_option("LOG_BUNDLE")
     with page.expect_navigation():
-        page.get_by_label("File type", exact=True).select_option("LOG_BUNDLE")
+        page.get_by_role("button", name="Apply").press("Enter")  # the keyboard way
     query = parse_qs(urlparse(page.url).query)
     assert query["file_type"] == ["LOG_BUNDLE"]
     assert query["granularity"] == ["week"]  # the earlier choice is kept in the URL
     assert {row["file_type"] for row in chart_data(page)["series"]} == {"LOG_BUNDLE"}
 
+    page.get_by_label("Range", exact=True).select_option("7")
+    assert page.get_by_label("From", exact=True).input_value() != before["periods"][0]
     with page.expect_navigation():
-        page.get_by_label("Range", exact=True).select_option("7")
+        page.get_by_role("button", name="Apply").click()
     query = parse_qs(urlparse(page.url).query)
     start, end = (datetime.fromisoformat(query[k][0]) for k in ("start", "end"))
     assert (end - start).days == 6

@@ -15,7 +15,6 @@
         if (preset.value === "custom") { start.focus(); return; }
         start.value = option.getAttribute("data-start");
         end.value = option.getAttribute("data-end");
-        form.requestSubmit();
       });
     }
     [start, end].forEach(function (input) {
@@ -23,10 +22,8 @@
         if (preset) { preset.value = "custom"; }
       });
     });
-    // Selects apply at once; dates wait for Apply so typing a date does not reload mid-way.
-    form.querySelectorAll("select[name]").forEach(function (select) {
-      select.addEventListener("change", function () { form.requestSubmit(); });
-    });
+    // Nothing reloads until Apply: arrowing through a select with the keyboard must not
+    // fetch a new page at every step.
     // Leave empty fields out of the URL so shared links stay short.
     form.addEventListener("formdata", function (event) {
       var empty = [];
