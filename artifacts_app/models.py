@@ -356,6 +356,31 @@ class ArtifactDailyTotal(models.Model):
         return f"{self.day} {self.file_type} {self.count}"
 
 
+class ArtifactDailyTypeTotal(models.Model):
+    """`ArtifactDailyTotal` summed over products and workflows: per UTC day and file type.
+
+    What the unfiltered dashboard and /api/v1/stats read: a year is under two thousand rows.
+    Kept by `artifacts_app.stats.refresh_rollup()` together with `ArtifactDailyTotal`.
+    """
+
+    day = models.DateField()
+    week = models.DateField()
+    month = models.DateField()
+    file_type = models.CharField(max_length=40, blank=True)
+    count = models.PositiveIntegerField()
+    bytes = models.PositiveBigIntegerField()
+
+    class Meta:
+        verbose_name = "artifact daily total by type"
+        constraints = [
+            # One row per day and type; also the index of every date-range read.
+            models.UniqueConstraint(fields=["day", "file_type"], name="daily_type_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.day} {self.file_type} {self.count}"
+
+
 class ArtifactRollupState(models.Model):
     """How far `ArtifactDailyTotal` has counted: the highest `CiArtifact` id folded in."""
 

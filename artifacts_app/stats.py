@@ -23,6 +23,7 @@ from .filters import Filters
 from .models import (
     ArchivedArtifact,
     ArtifactDailyTotal,
+    ArtifactDailyTypeTotal,
     ArtifactRollupState,
     CiArtifact,
     CiBuildRun,
@@ -51,6 +52,7 @@ def refresh_rollup(rebuild: bool = False, days=()) -> int:
         top = CiArtifact.objects.aggregate(top=Max("id"))["top"] or 0
         if rebuild:
             ArtifactDailyTotal.objects.all().delete()
+            ArtifactDailyTypeTotal.objects.all().delete()
             new = CiArtifact.objects.filter(id__lte=top)
         elif top == state.last_artifact_id and not days:
             return 0
@@ -77,6 +79,7 @@ def ensure_rollup():
 
 def _recount_days(first: date, last: date) -> int:
     ArtifactDailyTotal.objects.filter(day__gte=first, day__lte=last).delete()
+    ArtifactDailyTypeTotal.objects.filter(day__gte=first, day__lte=last).delete()
     rows = (
         CiArtifact.objects.filter(
             run_created_date__gte=_midnight(first),
@@ -107,6 +110,26 @@ def _recount_days(first: date, last: date) -> int:
             )
         )
     ArtifactDailyTotal.objects.bulk_create(totals, batch_size=2000)
+    by_type = (
+        ArtifactDailyTotal.objects.filter(day__gte=first, day__lte=last)
+        .values("day", "week", "month", "file_type")
+        .annotate(n=Sum("count"), size=Sum("bytes"))
+        .order_by()
+    )
+    ArtifactDailyTypeTotal.objects.bulk_create(
+        (
+            ArtifactDailyTypeTotal(
+                day=row["day"],
+                week=row["week"],
+                month=row["month"],
+                file_type=row["file_type"],
+                count=row["n"],
+                bytes=row["size"],
+            )
+            for row in by_type
+        ),
+        batch_size=2000,
+    )
     return len(totals)
 
 
@@ -114,7 +137,11 @@ def _recount_days(first: date, last: date) -> int:
 
 
 def _daily(f: Filters, dated: bool = True):
-    qs = ArtifactDailyTotal.objects.all()
+    """The smallest rollup that answers for these filters."""
+    if f.product_pks or f.workflow_pks:
+        qs = ArtifactDailyTotal.objects.all()
+    else:
+        qs = ArtifactDailyTypeTotal.objects.all()
     if dated:
         qs = qs.filter(day__gte=f.start, day__lte=f.end)
     if f.product_pks:
