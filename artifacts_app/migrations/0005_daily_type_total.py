@@ -3,6 +3,11 @@
 from django.db import migrations, models
 
 
+def recount_on_next_read(apps, schema_editor):
+    """Forget how far the rollup got, so the next refresh fills the new table too."""
+    apps.get_model("artifacts_app", "ArtifactRollupState").objects.all().delete()
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -26,4 +31,5 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('day', 'file_type'), name='daily_type_unique')],
             },
         ),
+        migrations.RunPython(recount_on_next_read, migrations.RunPython.noop),
     ]
