@@ -33,7 +33,7 @@ from django.conf import settings
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
-from . import locks
+from . import locks, stats
 from .asc import resources
 from .asc.client import AscClient
 from .asc.errors import AscError, NotFoundError, ParameterError
@@ -95,6 +95,9 @@ class _Pass:
     skipped_products: list[str] = field(default_factory=list)
     now: Any = None
     renew: Callable[[], None] | None = None  # keeps the product's lease while working
+    # Dates of existing artifacts that changed (size, type, run date, workflow): the days the
+    # dashboard's daily rollup must recount.
+    touched_days: set = field(default_factory=set)
 
     # --- budget -------------------------------------------------------------------------
 
@@ -193,6 +196,9 @@ def _record_pass(state: _Pass, product_ids: list[str]) -> SyncRun:
         _finish(run, state, SyncRun.Status.FAILED, f"{type(exc).__name__}: {_one_line(str(exc))}",
                 client.calls - calls_before)
         raise
+    if not state.dry_run:
+        # New artifacts are found by the rollup itself; changed ones need their days named.
+        stats.refresh_rollup(days=state.touched_days)
     if status != SyncRun.Status.FAILED and state.skipped_products:
         note = f"skipped {len(state.skipped_products)} product(s) another sync is working on"
         error = f"{error}; {note}" if error else note
@@ -527,13 +533,13 @@ def _keep_denormalised_right(state, run_pk, product_pk, workflow_pk, created_dat
     """Artifacts carry their run's workflow, product and date: follow the run when it moves."""
     if state.dry_run:
         return
-    (
-        CiArtifact.objects.filter(build_run_id=run_pk)
-        .exclude(
-            workflow_id=workflow_pk, product_id=product_pk, run_created_date=created_date
-        )
-        .update(workflow_id=workflow_pk, product_id=product_pk, run_created_date=created_date)
+    stale = CiArtifact.objects.filter(build_run_id=run_pk).exclude(
+        workflow_id=workflow_pk, product_id=product_pk, run_created_date=created_date
     )
+    old_dates = set(stale.values_list("run_created_date", flat=True).distinct())
+    if old_dates:
+        stale.update(workflow_id=workflow_pk, product_id=product_pk, run_created_date=created_date)
+        state.touched_days.update(d for d in old_dates | {created_date} if d is not None)
 
 
 # --- gone upstream -----------------------------------------------------------------------
@@ -612,6 +618,9 @@ def _upsert(state: _Pass, model, records: dict[str, dict[str, Any]]) -> dict[str
         if not changed:
             counts.unchanged += 1
             continue
+        if model is CiArtifact:
+            dates = {row.run_created_date, values.get("run_created_date")}
+            state.touched_days.update(d for d in dates if d is not None)
         for name in changed:
             if name != "gone_upstream_at":
                 setattr(row, name, values[name])

@@ -1,9 +1,11 @@
 """The sync against the simulator over loopback: exact copies, call counts, budgets, faults."""
 
 import pytest
+from django.db.models import Sum
 
 from artifacts_app.asc.simulator import run_in_thread
 from artifacts_app.models import (
+    ArtifactDailyTotal,
     CiArtifact,
     CiBuildRun,
     CiWorkflow,
@@ -179,6 +181,11 @@ class UpstreamChangeTests:
         assert artifacts.exists()
         assert set(artifacts.values_list("workflow__asc_id", flat=True)) == {other.id}
         assert_mirror_matches(dataset)
+        # The dashboard's daily totals moved with them.
+        for workflow in product.workflows:
+            rolled = ArtifactDailyTotal.objects.filter(workflow__asc_id=workflow.id)
+            stored = CiArtifact.objects.filter(workflow__asc_id=workflow.id)
+            assert (rolled.aggregate(n=Sum("count"))["n"] or 0) == stored.count()
 
     def test_a_workflow_deleted_upstream_is_kept_and_marked_gone(self, settled, asc_tokens):
         client = fast_client(settled, asc_tokens)
