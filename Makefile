@@ -26,6 +26,7 @@ install: $(VENV)/.installed node_modules/.installed
 install-dev: $(VENV)/.installed-dev node_modules/.installed
 
 run: install
+	$(PY) -m artifacts_app.bootstrap
 	$(PY) manage.py run_dashboard --host $(HOST) --port $(PORT)
 
 lint: install-dev
