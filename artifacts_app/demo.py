@@ -86,6 +86,7 @@ def start_simulator(directory: Path = DEMO_DIR, runs: int = 500, days: int = 180
         public_key=public_pem,
         key_id=DEMO_KEY_ID,
         issuer_id=DEMO_ISSUER_ID,
+        budget=3600,  # Apple's hourly budget, so the sync's budget figures read true
     )
     settings.ASC_API_BASE_URL = server.base_url
     settings.ASC_KEY_ID = DEMO_KEY_ID
