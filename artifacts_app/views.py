@@ -10,6 +10,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from . import stats
+from .archive import archive_summary
 from .filters import PRESET_DAYS, FilterError, parse_filters, today_utc
 from .health import sync_health
 from .models import CiArtifact, CiBuildRun, CiProduct, CiWorkflow, FileType
@@ -53,6 +54,7 @@ def dashboard(request):
         "largest": stats.largest_artifacts(f),
         "runs": stats.latest_runs(f),
     }
+    context["archive"] = archive_summary(total_artifacts=context["kpis"]["artifacts"])
     context.update(_queries(f))
     context["chart_data"] = {
         "granularity": f.granularity,

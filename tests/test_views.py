@@ -7,7 +7,7 @@ from django.test import TestCase
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from artifacts_app.models import CiArtifact
+from artifacts_app.models import ArchivedArtifact, CiArtifact
 from tests.factories import (
     make_artifact,
     make_build_action,
@@ -54,6 +54,26 @@ class DashboardTests(PageTestCase):
         self.assertContains(response, "No artifacts yet")
         self.assertContains(response, "sync_artifacts")
         self.assertNotContains(response, "<canvas")
+
+    def test_archive_card_shows_what_is_kept_here_and_what_apple_dropped(self):
+        runs = add_runs(make_workflow(name="Release"), 2)
+        kept, dropped = CiArtifact.objects.filter(build_run=runs[0])
+        dropped_at = datetime(2026, 11, 20, tzinfo=UTC)
+        CiArtifact.objects.filter(pk=kept.pk).update(gone_upstream_at=dropped_at)
+        ArchivedArtifact.objects.create(
+            artifact=kept, status="archived", path="p/w/r/a/ARCHIVE/x", size=kept.file_size
+        )
+        ArchivedArtifact.objects.create(artifact=dropped, status="lost")
+        page = self.client.get(reverse("dashboard"), RANGE)
+        card = page.content.decode().split('id="archive-title"')[1].split("</section>")[0]
+        self.assertIn("1 artifact, 95.4 MB stored", card)
+        self.assertRegex(card, r"Not archived</dt><dd>3<")
+        self.assertRegex(card, r"Expired at Apple, safe here</dt><dd>1<")
+        self.assertRegex(card, r"Lost before archiving</dt><dd>1<")
+
+    def test_archive_card_says_how_to_start_archiving(self):
+        add_runs(make_workflow(name="Release"), 1)
+        self.assertContains(self.client.get(reverse("dashboard"), RANGE), "archive_artifacts")
 
     def test_kpis_and_tables_show_sizes_in_human_units(self):
         add_runs(make_workflow(name="Release"), 3)
