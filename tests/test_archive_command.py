@@ -101,7 +101,7 @@ class ArchiveCommandTests:
         assert "ASC_KEY_ID" in str(caught.value) and "\n" not in str(caught.value)
 
     def test_a_bad_date_is_refused(self, configured):
-        with pytest.raises(CommandError, match="not a date: '2026-13-01'; use YYYY-MM-DD"):
+        with pytest.raises(CommandError, match="--since: not a date: '2026-13-01'; use YYYY-MM-DD"):
             run("--since", "2026-13-01")
 
     def test_the_progress_bar_shows_bytes_on_a_terminal_only(self, configured, simulator):

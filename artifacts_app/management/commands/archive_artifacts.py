@@ -23,11 +23,11 @@ from artifacts_app.archive.retention import (
 )
 
 
-def _day(value):
+def _day(option, value):
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise CommandError(f"not a date: {value!r}; use YYYY-MM-DD") from None
+        raise CommandError(f"{option}: not a date: {value!r}; use YYYY-MM-DD") from None
 
 
 def _count(value):
@@ -81,8 +81,8 @@ class Command(BaseCommand):
             file_types=tuple(options["file_type"]),
             products=tuple(options["product"]),
             workflows=tuple(options["workflow"]),
-            since=_day(options["since"]) if options["since"] else None,
-            until=_day(options["until"]) if options["until"] else None,
+            since=_day("--since", options["since"]) if options["since"] else None,
+            until=_day("--until", options["until"]) if options["until"] else None,
         )
         if options["verify"]:
             return self.verify(selection)
