@@ -1,11 +1,16 @@
+import os
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
-from django.test import TestCase
+from django.test import SimpleTestCase, TestCase
 
 from artifacts_app import demo
 from artifacts_app.bootstrap import ensure_secret_key
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 class SecretKeyBootstrapTests(TestCase):
@@ -58,3 +63,55 @@ class DemoLoginTests(TestCase):
         self.assertEqual((path, public), (again_path, again_public))
         self.assertIn("BEGIN PUBLIC KEY", public)
         self.assertEqual(path.stat().st_mode & 0o777, 0o600)
+
+
+class RunDashboardCommandTests(SimpleTestCase):
+    """`make run`'s last step, in a fresh process on an empty database, with no API key."""
+
+    def test_without_a_key_it_syncs_demo_data_and_prints_the_login(self):
+        with tempfile.TemporaryDirectory() as folder:
+            database = f"sqlite:///{Path(folder) / 'db.sqlite3'}"
+            env = {
+                **os.environ,
+                "DATABASE_URL": database,
+                "SECRET_KEY": "run-dashboard-test-secret-key-0123456789-abcdefghijklmnop",
+                "DEBUG": "false",
+                "ASC_KEY_ID": "",
+                "ASC_PRIVATE_KEY_PATH": "",
+                "ASC_PRIVATE_KEY": "",
+            }
+            env.pop("DJANGO_SETTINGS_MODULE", None)
+            result = subprocess.run(
+                [sys.executable, "manage.py", "run_dashboard", "--no-serve", "--demo-runs", "12"],
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
+            self.assertEqual(result.returncode, 0, result.stderr)
+            self.assertIn("demo data from http://127.0.0.1:", result.stdout)
+            self.assertRegex(result.stdout, r"sync succeeded: [1-9]\d* created")
+            self.assertRegex(
+                result.stdout, r"Log in at http://127\.0\.0\.1:8000/ as admin (/ \S+|with)"
+            )
+            self.assertNotIn("Traceback", result.stderr)
+
+            check = subprocess.run(
+                [
+                    sys.executable,
+                    "manage.py",
+                    "shell",
+                    "-c",
+                    "from artifacts_app.models import CiArtifact, SyncRun;"
+                    "print(CiArtifact.objects.count(), SyncRun.objects.get().status)",
+                ],
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            count, status = check.stdout.splitlines()[-1].split()
+            self.assertGreater(int(count), 12)
+            self.assertEqual(status, "succeeded")

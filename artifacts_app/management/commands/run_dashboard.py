@@ -24,6 +24,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-serve", action="store_true", help="Prepare and sync, then exit (for checks)."
         )
+        parser.add_argument(
+            "--demo-runs",
+            type=int,
+            default=500,
+            help="Build runs the demo simulator makes up when no key is configured.",
+        )
 
     def handle(self, *args, **options):
         call_command("migrate", interactive=False, verbosity=0)
@@ -33,7 +39,7 @@ class Command(BaseCommand):
         simulator = None
         if not credentials_configured():
             try:
-                simulator = demo.start_simulator()
+                simulator = demo.start_simulator(runs=options["demo_runs"])
             except (OSError, ValueError, ImportError) as exc:
                 self.stderr.write(f"Could not start the simulator ({exc}); serving without data.")
             else:
