@@ -63,7 +63,8 @@ class Command(BaseCommand):
                     "runserver",
                     f"{options['host']}:{options['port']}",
                     use_reloader=False,
-                    insecure_serving=True,
+                    # WhiteNoise serves the collected, hashed files, as in production.
+                    use_static_handler=False,
                 )
         finally:
             if simulator is not None:

@@ -2,6 +2,7 @@
 
 import signal
 import threading
+from contextlib import contextmanager
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -43,7 +44,10 @@ class Command(BaseCommand):
         if options["interval"] < 1:
             raise CommandError("--interval must be at least 1 second")
         stop = threading.Event()
-        self._stop_on_signals(stop)
+        with _stop_on_signals(stop):
+            self._run(options, stop)
+
+    def _run(self, options, stop):
         if not options["loop"]:
             run = self._one_pass(options, stop)
             if run.status == SyncRun.Status.FAILED:
@@ -78,19 +82,31 @@ class Command(BaseCommand):
         self.stdout.write(_summary(run))
         return run
 
-    def _stop_on_signals(self, stop):
-        """The first SIGTERM/SIGINT finishes the current run and ends the pass; a second
-        one interrupts at once."""
 
-        def handler(signum, frame):
-            if stop.is_set():
-                signal.signal(signal.SIGTERM, signal.SIG_DFL)
-                signal.signal(signal.SIGINT, signal.SIG_DFL)
-                raise KeyboardInterrupt
-            stop.set()
+@contextmanager
+def _stop_on_signals(stop):
+    """The first SIGTERM/SIGINT finishes the current run and ends the pass; a second one
+    interrupts at once. The previous handlers come back afterwards, so a caller such as
+    `run_dashboard` still stops on Ctrl-C once the sync is over."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals reach only the main thread; elsewhere the caller decides when to stop
+        return
 
-        signal.signal(signal.SIGTERM, handler)
-        signal.signal(signal.SIGINT, handler)
+    def handler(signum, frame):
+        if stop.is_set():
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            raise KeyboardInterrupt
+        stop.set()
+
+    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGINT)}
+    for signum in previous:
+        signal.signal(signum, handler)
+    try:
+        yield
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
 
 
 class _Progress:
