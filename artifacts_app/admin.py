@@ -5,7 +5,6 @@ only lets people look, search and filter.
 """
 
 from django.contrib import admin, messages
-from django.template.defaultfilters import filesizeformat
 
 from .models import (
     ArchivedArtifact,
@@ -16,6 +15,7 @@ from .models import (
     CiWorkflow,
     SyncRun,
 )
+from .units import format_bytes
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -106,7 +106,7 @@ class CiArtifactAdmin(ReadOnlyAdmin):
 
     @admin.display(description="size", ordering="file_size")
     def size(self, obj):
-        return filesizeformat(obj.file_size) if obj.file_size is not None else "—"
+        return format_bytes(obj.file_size)
 
     actions = ["archive_selected"]
 
@@ -121,8 +121,8 @@ class CiArtifactAdmin(ReadOnlyAdmin):
         if size > ADMIN_MAX_BYTES:
             self.message_user(
                 request,
-                f"The selection still to archive is {filesizeformat(size)}, more than the admin "
-                f"downloads in one request ({filesizeformat(ADMIN_MAX_BYTES)}): run "
+                f"The selection still to archive is {format_bytes(size)}, more than the admin "
+                f"downloads in one request ({format_bytes(ADMIN_MAX_BYTES)}): run "
                 "`python manage.py archive_artifacts` with filters instead.",
                 messages.ERROR,
             )
@@ -167,4 +167,4 @@ class ArchivedArtifactAdmin(ReadOnlyAdmin):
 
     @admin.display(description="size", ordering="size")
     def stored_size(self, obj):
-        return filesizeformat(obj.size) if obj.size is not None else "—"
+        return format_bytes(obj.size)

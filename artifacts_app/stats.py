@@ -29,6 +29,7 @@ from .models import (
     CiBuildRun,
     CiWorkflow,
     FileType,
+    enum_label,
 )
 
 # How many artifacts the per-run sums of the trend and the regression check read at most.
@@ -482,7 +483,4 @@ def _median_or_none(values):
 
 
 def _type_label(file_type: str) -> str:
-    try:
-        return FileType(file_type).label
-    except ValueError:
-        return file_type or "(none)"
+    return enum_label(FileType, file_type) or "(none)"

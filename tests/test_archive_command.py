@@ -117,7 +117,7 @@ class ArchiveCommandTests:
             progress.file_done()
             progress.close()
 
-        assert "50.0%" in terminal.getvalue() and "1.0 KiB / 2.0 KiB" in terminal.getvalue()
+        assert "50.0%" in terminal.getvalue() and "1.0 KB / 2.0 KB" in terminal.getvalue()
         assert pipe.getvalue() == ""
 
 

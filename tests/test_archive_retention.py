@@ -114,7 +114,7 @@ class RetentionTests:
 
         listed = [line for line in out.getvalue().splitlines() if line.startswith("would delete")]
         assert len(listed) == 2
-        assert "retention would delete 2 archived files, freeing 2.0 KiB" in out.getvalue()
+        assert "retention would delete 2 archived files, freeing 2.0 KB" in out.getvalue()
         assert ArchivedArtifact.objects.filter(status=Status.ARCHIVED).count() == 3
         assert len([path for path in root.rglob("*") if path.is_file()]) == 3
 

@@ -66,7 +66,7 @@ class DashboardTests(PageTestCase):
         ArchivedArtifact.objects.create(artifact=dropped, status="lost")
         page = self.client.get(reverse("dashboard"), RANGE)
         card = page.content.decode().split('id="archive-title"')[1].split("</section>")[0]
-        self.assertIn("1 artifact, 95.4 MB stored", card)
+        self.assertIn("1 artifact, 100.0 MB stored", card)
         self.assertRegex(card, r"Not archived</dt><dd>3<")
         self.assertRegex(card, r"Expired at Apple, safe here</dt><dd>1<")
         self.assertRegex(card, r"Lost before archiving</dt><dd>1<")
@@ -79,8 +79,8 @@ class DashboardTests(PageTestCase):
         add_runs(make_workflow(name="Release"), 3)
         response = self.client.get(reverse("dashboard"), RANGE)
         self.assertContains(response, "Size in range")
-        self.assertContains(response, "294.7 MB")  # three archives and three log bundles
-        self.assertContains(response, "97.3 MB")  # the largest archive
+        self.assertContains(response, "309.0 MB")  # three archives and three log bundles
+        self.assertContains(response, "102.0 MB")  # the largest archive
         self.assertEqual(response.content.decode().count("<canvas"), 4)
 
     def test_a_range_without_artifacts_has_its_own_empty_state(self):
@@ -154,7 +154,7 @@ class DrillDownTests(PageTestCase):
         self.assertContains(response, "<h1>Nightly</h1>", html=True)
         numbers = [row["run"].number for row in response.context["runs"]]
         self.assertEqual(numbers, [12, 11, 10])
-        self.assertContains(response, "+976.6 KB")  # each archive 1,000,000 bytes bigger
+        self.assertContains(response, "+1.0 MB")  # each archive 1,000,000 bytes bigger
 
     def test_a_run_page_shows_its_actions_artifacts_commit_and_branch(self):
         runs = add_runs(make_workflow(name="Release"), 2, first_number=41)

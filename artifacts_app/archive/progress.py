@@ -6,13 +6,7 @@ import threading
 import time
 from typing import TextIO
 
-
-def human_bytes(count: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(count) < 1024 or unit == "TiB":
-            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
-        count /= 1024
-    return f"{count:.1f} TiB"
+from ..units import format_bytes as human_bytes
 
 
 class Progress:

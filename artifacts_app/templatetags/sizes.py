@@ -2,24 +2,10 @@
 
 from django import template
 
+from ..models import FileType, enum_label
+from ..units import format_bytes
+
 register = template.Library()
-
-UNITS = ["B", "KB", "MB", "GB", "TB", "PB"]
-
-
-def format_bytes(value) -> str:
-    """1536 -> '1.5 KB' (binary multiples, as Finder and Xcode show sizes)."""
-    if value is None or value == "":
-        return "—"
-    size = float(value)
-    unit = 0
-    while abs(size) >= 1024 and unit < len(UNITS) - 1:
-        size /= 1024
-        unit += 1
-    if unit == 0:
-        return f"{int(size)} B"
-    return f"{size:.1f} {UNITS[unit]}"
-
 
 @register.filter
 def human_bytes(value):
@@ -48,3 +34,9 @@ def percent(ratio):
     if ratio is None:
         return ""
     return f"{ratio * 100:.1f}%"
+
+
+@register.filter
+def file_type_label(value):
+    """'ARCHIVE_EXPORT' -> 'Archive export'; a type Apple adds later shows as it came."""
+    return enum_label(FileType, value) or "(none)"
