@@ -1,3 +1,5 @@
+import re
+
 from django.contrib.auth.models import User
 from django.test import TestCase
 from django.urls import reverse
@@ -39,3 +41,37 @@ class LoginRequiredTests(TestCase):
         page = self.client.get(reverse("dashboard")).content.decode()
         self.assertIn('src="/static/vendor/chart.js/chart.umd', page)
         self.assertNotIn("cdn", page.lower())
+
+
+class EveryRouteTests(TestCase):
+    """Walks every URL the site routes, so a page added later cannot forget the login."""
+
+    PUBLIC = {"login", "healthz"}
+
+    def routes(self):
+        from django.urls import URLPattern, URLResolver, get_resolver
+
+        def walk(patterns, prefix=""):
+            for entry in patterns:
+                if isinstance(entry, URLResolver):
+                    yield from walk(entry.url_patterns, prefix + str(entry.pattern))
+                elif isinstance(entry, URLPattern):
+                    yield entry.name, prefix + str(entry.pattern)
+
+        for name, pattern in walk(get_resolver().url_patterns):
+            if pattern.startswith("admin/"):
+                continue  # the admin guards itself; checked above
+            url = "/" + re.sub(r"<(?:\w+:)?\w+>", "some-id", pattern).lstrip("^").rstrip("$")
+            yield name, url
+
+    def test_every_route_but_login_and_healthz_turns_anonymous_visitors_away(self):
+        checked = 0
+        for name, url in self.routes():
+            if name in self.PUBLIC:
+                continue
+            with self.subTest(url=url):
+                response = self.client.get(url)
+                self.assertEqual(response.status_code, 302, url)
+                self.assertTrue(response["Location"].startswith(reverse("login")), url)
+                checked += 1
+        self.assertGreaterEqual(checked, 6)
