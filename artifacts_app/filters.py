@@ -20,6 +20,10 @@ DEFAULT_DAYS = 90
 # Ten years of daily buckets is the most one request may ask for.
 MAX_DAYS = 3660
 MAX_IDS = 50
+# Dates outside these years are typing mistakes; inside them every derived date (the range
+# before, the instant after the end day) stays within what `datetime` can hold.
+MIN_DATE = date(1970, 1, 1)
+MAX_DATE = date(2999, 12, 31)
 FILE_TYPE_RE = re.compile(r"^[A-Z][A-Z0-9_]{0,39}$")
 PRESET_DAYS = (7, 30, 90, 365)
 
@@ -150,9 +154,14 @@ def _parse_date(params, name):
     try:
         if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
             raise ValueError
-        return date.fromisoformat(raw)
+        value = date.fromisoformat(raw)
     except ValueError:
         raise FilterError(f"{name}: {raw[:40]!r} is not a date in YYYY-MM-DD form") from None
+    if not MIN_DATE <= value <= MAX_DATE:
+        raise FilterError(
+            f"{name}: must be between {MIN_DATE.isoformat()} and {MAX_DATE.isoformat()}"
+        )
+    return value
 
 
 def _ids(params, name):

@@ -235,6 +235,20 @@ class BadParameterTests(LoggedInTestCase):
                 with self.subTest(url=url, params=params):
                     self.assertRejects(url, params, parameter)
 
+    def test_dates_at_the_edges_of_the_calendar_are_a_400_not_an_error_page(self):
+        cases = [
+            ({"start": "9999-12-30", "end": "9999-12-31"}, "start"),
+            ({"start": "2026-11-01", "end": "9999-12-31"}, "end"),
+            ({"start": "0001-01-01", "end": "0001-01-05"}, "start"),
+        ]
+        for name in ("dashboard", "api-stats", "api-artifacts", "export-csv"):
+            for params, parameter in cases:
+                with self.subTest(name=name, params=params):
+                    response = self.client.get(reverse(name), params)
+                    self.assertEqual(response.status_code, 400)
+                    if name != "dashboard":
+                        self.assertIn(parameter, response.json()["error"])
+
     def test_a_page_that_is_not_a_positive_number_is_rejected(self):
         for page in ("0", "-1", "two", "1.5"):
             with self.subTest(page=page):
