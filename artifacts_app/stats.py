@@ -8,6 +8,10 @@ figures are never behind the mirror rows). Medians cannot be summed, so the per-
 trend and regressions first add up each run's bytes in the database, take a bounded number of
 those per-run sums, and compute medians over that short list in Python.
 
+Artifacts marked `gone_upstream_at` still count, in the rollup, the API and the CSV alike:
+Apple expires artifacts after a while, and the sizes a build produced are history that should
+not shrink when Apple prunes the files.
+
 Each function takes `Filters` and returns plain dicts or lists, ready for `JsonResponse` or
 `json_script`.
 """

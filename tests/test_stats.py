@@ -2,6 +2,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from django.http import QueryDict
 from django.test import TestCase
+from django.utils import timezone
 
 from artifacts_app import stats
 from artifacts_app.filters import parse_filters
@@ -65,6 +66,16 @@ class RollupTests(TestCase):
         self.assertEqual(
             series, [{"period": "2026-11-05", "file_type": "ARCHIVE", "count": 1, "bytes": 12}]
         )
+
+    def test_artifacts_gone_upstream_still_count_everywhere(self):
+        workflow = make_workflow()
+        run = run_with(workflow, 1, datetime(2026, 11, 2, tzinfo=UTC), ARCHIVE=10, LOG_BUNDLE=5)
+        stats.refresh_rollup()
+        run.artifacts.filter(file_type="ARCHIVE").update(gone_upstream_at=timezone.now())
+        stats.refresh_rollup(rebuild=True)
+        f = filters(start="2026-11-01", end="2026-11-30")
+        self.assertEqual(stats.totals(f), {"count": 2, "bytes": 15})
+        self.assertEqual(stats.artifact_queryset(f).count(), 2)
 
 
 class KpiTests(TestCase):
