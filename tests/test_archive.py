@@ -371,3 +371,50 @@ class SyncThenArchiveTests:
         assert summary["not_archived_count"] == CiArtifact.objects.count() - logs.count()
         on_disk = sum(path.stat().st_size for path in files_under(archive_root))
         assert summary["storage_bytes"] == on_disk
+
+
+class RenamingClient:
+    """The simulator's client, but App Store Connect answers for ``hostile_id`` with ``real_id``."""
+
+    def __init__(self, client, hostile_id, real_id):
+        self.client, self.hostile_id, self.real_id = client, hostile_id, real_id
+
+    def artifact(self, artifact_id, build_action_id=None):
+        assert artifact_id == self.hostile_id
+        return self.client.artifact(self.real_id, build_action_id)
+
+    def open_download(self, url):
+        return self.client.open_download(url)
+
+
+@pytest.mark.django_db
+class HostileIdTests:
+    __test__ = True
+
+    @pytest.mark.parametrize("hostile_id", ["../../escaped", "sub/dir"])
+    def test_a_download_in_progress_stays_inside_the_archive_root(
+        self, simulator, asc_client, archive_root, tmp_path, hostile_id
+    ):
+        from artifacts_app.archive import Progress
+
+        (sim,) = finished_artifacts(simulator, 1, file_type="ARCHIVE")
+        (row,) = mirror([sim])
+        row.asc_id = hostile_id
+        row.save()
+        seen: set[Path] = set()
+
+        class Watch(Progress):
+            def add(self, count):
+                seen.update(path for path in tmp_path.rglob("*") if path.is_file())
+                super().add(count)
+
+        report = archive_artifacts(
+            Selection(),
+            client=RenamingClient(asc_client, hostile_id, sim.id),
+            progress=Watch(),
+        )
+
+        assert report.archived == 1
+        assert seen and all(path.is_relative_to(archive_root / ".incoming") for path in seen)
+        (stored,) = files_under(archive_root)
+        assert sha256_of(stored) == expected_sha256(sim.id, sim.file_size)

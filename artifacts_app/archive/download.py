@@ -20,6 +20,7 @@ from django.core.files.storage import Storage
 
 from ..asc.client import AscClient
 from ..asc.errors import ExpiredDownloadError, NotFoundError, ServerError, TransportError
+from .paths import safe_component
 from .storage import (
     ArchiveError,
     describe,
@@ -108,7 +109,8 @@ def _stream_and_store(
     progress: Callable[[int], None],
     refreshes: int,
 ) -> Outcome:
-    descriptor, temporary = new_temporary(storage, job.asc_id[:40] or "artifact")
+    # The id comes from the API: only its safe form may name a file ("../x" must not escape).
+    descriptor, temporary = new_temporary(storage, safe_component(job.asc_id, "artifact")[:40])
     received = 0
     stored = False
     try:
