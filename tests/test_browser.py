@@ -19,6 +19,7 @@ from artifacts_app.asc.simulator import run_in_thread
 from artifacts_app.asc.simulator.dataset import HOSTILE_NAMES
 from artifacts_app.models import CiWorkflow
 from artifacts_app.sync import sync
+from artifacts_app.units import format_bytes
 from tests.simulator_fixtures import SIM_ISSUER_ID, SIM_KEY_ID
 from tests.sync_helpers import fast_client
 
@@ -168,6 +169,12 @@ def test_changing_a_filter_changes_the_data_and_the_url(page):
     for chart in ("chart-bytes", "chart-count"):
         assert page.evaluate(DRAWN_PIXELS, chart) > 0
     assert page.problems == []
+
+
+def test_chart_axes_and_tooltips_give_sizes_in_the_units_of_the_tables(page):
+    for size in (999, 1_000, 250_000_000, 3_500_000_000, 1_048_576):
+        shown = page.evaluate("(size) => window.ArtifactCharts.formatBytes(size)", size)
+        assert shown == format_bytes(size)
 
 
 def test_hostile_names_from_the_api_show_as_text(page, live_server):

@@ -14,11 +14,12 @@
   };
   var EXTRA = ["#6c5ce7", "#d35400", "#27ae60", "#7f8c8d", "#e84393", "#2d3436"];
 
+  // Decimal multiples, like the tables beside the charts (and Finder, and App Store Connect).
   function formatBytes(value) {
     if (value === null || value === undefined) { return "—"; }
     var size = Math.abs(value);
     var unit = 0;
-    while (size >= 1024 && unit < UNITS.length - 1) { size /= 1024; unit += 1; }
+    while (size >= 1000 && unit < UNITS.length - 1) { size /= 1000; unit += 1; }
     var text = unit === 0 ? String(Math.round(size)) + " B" : size.toFixed(1) + " " + UNITS[unit];
     return (value < 0 ? "−" : "") + text;
   }
