@@ -5,6 +5,7 @@ import json
 import logging
 import socket
 import time
+import traceback
 from pathlib import Path
 
 import pytest
@@ -409,6 +410,17 @@ class DownloadTests:
         url = simulator.app.download_url(simulator.base_url, "gone-upstream")
         with pytest.raises(NotFoundError):
             asc_client.open_download(url)
+
+    @pytest.mark.parametrize(
+        "url", ["ftp://cdn.example/a.zip?sig=SECRET", "cdn.example/a.zip?sig=SECRET", "http://[::1"]
+    )
+    def test_an_unusable_download_url_is_a_transport_error_without_the_url(
+        self, asc_client, url
+    ):
+        with pytest.raises(TransportError) as caught:
+            asc_client.open_download(url)
+        shown = "".join(traceback.format_exception(caught.value))  # what a traceback prints
+        assert "SECRET" not in shown and url not in shown
 
     def test_cut_download_surfaces_while_reading(self, simulator, asc_client):
         artifact = simulator.dataset.all_visible_artifacts()[0]

@@ -216,13 +216,20 @@ class AscClient:
         the URL expired (ExpiredDownloadError), 404 that the artifact is gone upstream.
         """
         attempt = 0
-        host = urlsplit(url).netloc
+        host = _host_or_none(url)
+        if host is None:
+            raise TransportError("App Store Connect gave a download URL that is not a URL")
         while True:
             attempt += 1
             self.downloads += 1
             try:
                 response = self.download_session.get(url, stream=True, timeout=self.timeout)
-            except _RETRYABLE_EXCEPTIONS as exc:
+            except requests.RequestException as exc:
+                # Never the exception's text: requests puts the whole signed URL in it.
+                if not isinstance(exc, _RETRYABLE_EXCEPTIONS):
+                    raise TransportError(
+                        f"cannot download from {host or 'the download URL'}: {_reason(exc)}"
+                    ) from None
                 if attempt >= self.max_attempts:
                     raise TransportError(
                         f"cannot reach {host}: {_reason(exc)} (download, {attempt} attempts)"
@@ -353,6 +360,13 @@ class AscClient:
 def _next_link(document: dict[str, Any]) -> str | None:
     links = document.get("links") or {}
     return links.get("next") or None
+
+
+def _host_or_none(url: str) -> str | None:
+    try:
+        return urlsplit(url).netloc
+    except ValueError:
+        return None
 
 
 def _origin(url: str) -> tuple[str, str]:
