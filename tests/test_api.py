@@ -356,12 +356,15 @@ class ArtifactsEndpointTests(LoggedInTestCase):
             )
             for i in range(150)
         )
-        url = reverse("api-artifacts") + "?start=2026-11-20&end=2026-11-20"
+        url = reverse("api-artifacts") + "?start=2026-11-20&end=2026-11-20&file_type=LOG_BUNDLE"
         seen = []
         while url:
             body = self.client.get(url).json()
             seen += [r["id"] for r in body["results"]]
             url = body["next"]
+            if url:  # a full URL that keeps every filter
+                self.assertTrue(url.startswith("http://testserver/api/v1/artifacts?"), url)
+                self.assertIn("file_type=LOG_BUNDLE", url)
         self.assertEqual(len(seen), 150)
         self.assertEqual(len(set(seen)), 150)
         self.assertEqual(body["count"], 150)
