@@ -1,6 +1,7 @@
 """The client against the running simulator, and against Apple's own example documents."""
 
 import hashlib
+import io
 import json
 import logging
 import socket
@@ -177,6 +178,48 @@ class ScriptedSession(requests.Session):
         response.url = url
         response._content = json.dumps(self.documents.pop(0)).encode()
         return response
+
+
+class StatusSession(requests.Session):
+    """Answers every GET with ``status`` and ``headers`` until ``failures`` run out, then 200."""
+
+    def __init__(self, status, headers, failures=100):
+        super().__init__()
+        self.status, self.headers_sent, self.failures = status, headers, failures
+
+    def get(self, url, **kwargs):
+        response = requests.Response()
+        response.url = url
+        if self.failures:
+            self.failures -= 1
+            response.status_code = 503 if self.status is None else self.status
+            response.headers.update(self.headers_sent)
+            response.raw = io.BytesIO(b"")
+        else:
+            response.status_code = 200
+            response._content = json.dumps({"data": []}).encode()
+        return response
+
+
+class RetryAfterTests:
+
+    def test_a_503_with_retry_after_waits_as_told(self):
+        sleeps = Sleeps()
+        session = StatusSession(503, {"Retry-After": "7"}, failures=1)
+        client = AscClient("http://sim", ScriptedTokens(), session=session, sleep=sleeps)
+        assert list(client.products()) == []
+        assert sleeps == [7.0]
+
+    @pytest.mark.parametrize("status", [429, 503])
+    def test_a_download_told_to_come_back_in_an_hour_fails_now(self, status):
+        sleeps = Sleeps()
+        session = StatusSession(status, {"Retry-After": "3600"})
+        client = AscClient(
+            "http://sim", ScriptedTokens(), download_session=session, sleep=sleeps
+        )
+        with pytest.raises(AscError):
+            client.open_download("http://cdn.example/a.zip?sig=s")
+        assert sum(sleeps) <= 60
 
 
 class ResourceTests:

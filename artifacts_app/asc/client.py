@@ -248,10 +248,15 @@ class AscClient:
                 raise NotFoundError(
                     "404 download not found: the artifact has expired upstream", status=404
                 )
-            if (status >= 500 or status == 429) and attempt < self.max_attempts:
-                self._pause(attempt, _retry_after(response))
+            retry_after = _retry_after(response)
+            if (
+                (status >= 500 or status == 429)
+                and attempt < self.max_attempts
+                and (retry_after is None or retry_after <= MAX_RETRY_AFTER)
+            ):
+                self._pause(attempt, retry_after)
                 continue
-            raise error_from_response(status, None, retry_after=_retry_after(response))
+            raise error_from_response(status, None, retry_after=retry_after)
 
     # --- HTTP ---------------------------------------------------------------------------
 
@@ -302,12 +307,13 @@ class AscClient:
                     attempt -= 1
                     continue
                 if status == 429 or status >= 500:
+                    retry_after = _retry_after(response)
                     error = error_from_response(
-                        status, _json_or_none(response), retry_after=_retry_after(response)
+                        status, _json_or_none(response), retry_after=retry_after
                     )
-                    if self._give_up(error, attempt):
+                    if self._give_up(error, attempt, retry_after):
                         raise error
-                    self._pause(attempt, getattr(error, "retry_after", None))
+                    self._pause(attempt, retry_after)
                     continue
                 if status >= 400:
                     raise error_from_response(status, _json_or_none(response))
@@ -332,16 +338,17 @@ class AscClient:
                 logger.info("GET %s failed (%s); retrying", path, type(exc).__name__)
                 self._pause(attempt)
 
-    def _give_up(self, error: AscError, attempt: int) -> bool:
+    def _give_up(self, error: AscError, attempt: int, retry_after: float | None) -> bool:
         if attempt >= self.max_attempts:
             return True
-        if isinstance(error, RateLimitError):
-            # An hourly budget that is spent will not come back within a few retries.
-            if self.rate_limit is not None and self.rate_limit.remaining == 0:
-                return True
-            if error.retry_after is not None and error.retry_after > MAX_RETRY_AFTER:
-                return True
-        return False
+        if retry_after is not None and retry_after > MAX_RETRY_AFTER:
+            return True
+        # An hourly budget that is spent will not come back within a few retries.
+        return (
+            isinstance(error, RateLimitError)
+            and self.rate_limit is not None
+            and self.rate_limit.remaining == 0
+        )
 
     def _pause(self, attempt: int, retry_after: float | None = None) -> None:
         if retry_after is not None:
