@@ -130,6 +130,38 @@ class RetentionTests:
 
         assert "dry run: 0 artifacts to archive" in out.getvalue()
 
+    def test_a_file_whose_record_changed_meanwhile_is_left_alone(self, root):
+        from artifacts_app.archive import archive_storage
+
+        workflow = make_workflow()
+        first, second = (
+            archived(artifact, root)
+            for days in (5, 4)
+            for artifact in run_with(workflow, days, types=("ARCHIVE",))
+        )
+        for artifact in run_with(workflow, 1, types=("ARCHIVE",)):
+            archived(artifact, root)
+        storage = archive_storage()
+        real_delete = storage.delete
+
+        def delete(path):
+            # Meanwhile another process found the second file damaged and is downloading it
+            # again to the same path: its record no longer says "archived".
+            ArchivedArtifact.objects.filter(pk=second.pk).update(status=Status.FAILED)
+            real_delete(path)
+
+        storage.delete = delete
+
+        report = apply_retention(
+            RetentionPolicy(keep_last=1, log_days=None), dry_run=False, storage=storage, now=NOW
+        )
+
+        assert report.count == 1 and report.paths == [first.path]
+        assert not (root / first.path).exists()
+        second.refresh_from_db()
+        assert second.status == Status.FAILED and second.pruned_at is None
+        assert (root / second.path).exists()
+
 
 @pytest.mark.django_db
 class ArchiveSummaryTests:

@@ -115,22 +115,37 @@ def apply_retention(
     now: datetime | None = None,
 ) -> RetentionReport:
     """Delete (or, on a dry run, list) what the policy lets go. Raises `ArchiveError`."""
-    chosen = candidates(policy, selection, now)
+    rows = list(candidates(policy, selection, now).values_list("pk", "path", "size"))
     report = RetentionReport(dry_run=dry_run)
-    rows = list(chosen.values_list("pk", "path", "size"))
-    report.count = len(rows)
-    report.bytes = sum(size or 0 for _, _, size in rows)
-    report.paths = [path for _, path, _ in rows]
-    if dry_run:
-        return report
-    storage = storage or archive_storage()
-    for pk, path, _size in rows:
-        try:
-            if path:
-                storage.delete(path)
-        except OSError as exc:
-            raise storage_error(exc, path) from None
-        ArchivedArtifact.objects.filter(pk=pk).update(
-            status=Status.PRUNED, pruned_at=timezone.now(), updated_at=timezone.now()
-        )
+    if not dry_run:
+        storage = storage or archive_storage()
+    for pk, path, size in rows:
+        if not dry_run and not _prune(storage, pk, path):
+            continue
+        report.count += 1
+        report.bytes += size or 0
+        report.paths.append(path)
     return report
+
+
+def _prune(storage: Storage, pk: int, path: str) -> bool:
+    """Mark the record pruned, then delete its file; False if the record changed meanwhile.
+
+    The record goes first, and only while it still says "archived" at this path: a file that
+    another process is downloading again, or that its record no longer describes, stays.
+    """
+    now = timezone.now()
+    claimed = ArchivedArtifact.objects.filter(pk=pk, status=Status.ARCHIVED, path=path).update(
+        status=Status.PRUNED, pruned_at=now, updated_at=now
+    )
+    if not claimed:
+        return False
+    try:
+        if path:
+            storage.delete(path)
+    except OSError as exc:
+        ArchivedArtifact.objects.filter(pk=pk, status=Status.PRUNED).update(
+            status=Status.ARCHIVED, pruned_at=None, updated_at=timezone.now()
+        )
+        raise storage_error(exc, path) from None
+    return True
