@@ -441,6 +441,21 @@ class DownloadTests:
         assert "Authorization" not in response.request.headers
         assert not simulator.stats.download_authorization_seen
 
+    def test_a_netrc_entry_neither_replaces_the_token_nor_reaches_a_download(
+        self, simulator, asc_client, tmp_path, monkeypatch
+    ):
+        netrc = tmp_path / "netrc"
+        netrc.write_text("default login someone password netrc-secret\n")
+        netrc.chmod(0o600)
+        monkeypatch.setenv("NETRC", str(netrc))
+        artifact = simulator.dataset.all_visible_artifacts()[0]
+
+        url = asc_client.artifact(artifact.id).download_url
+        with asc_client.open_download(url) as response:
+            assert len(response.content) == artifact.file_size
+
+        assert not simulator.stats.download_authorization_seen
+
     def test_expired_url_is_an_expired_download_error(self, simulator, asc_client):
         simulator.config.download_expiry = -1
         artifact = simulator.dataset.all_visible_artifacts()[0]

@@ -101,7 +101,7 @@ class AscClient:
         self.session = session or requests.Session()
         self.session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
         # Downloads go to pre-signed URLs: a separate session that never carries credentials.
-        self.download_session = download_session or requests.Session()
+        self.download_session = download_session or _DownloadSession()
         self.download_session.headers.update({"User-Agent": USER_AGENT})
         self.timeout = timeout
         self.max_attempts = max(1, max_attempts)
@@ -293,11 +293,9 @@ class AscClient:
             attempt += 1
             self.calls += 1
             logger.debug("GET %s (attempt %d)", path, attempt)
-            headers = {"Authorization": f"Bearer {self.tokens.token()}"}
+            auth = _BearerAuth(self.tokens.token())
             try:
-                response = self.session.get(
-                    url, params=params, headers=headers, timeout=self.timeout
-                )
+                response = self.session.get(url, params=params, auth=auth, timeout=self.timeout)
                 self._note_rate_limit(response)
                 status = response.status_code
                 if status == 401 and not renewed:
@@ -362,6 +360,26 @@ class AscClient:
         rate_limit = RateLimit.from_header(response.headers.get("X-Rate-Limit"))
         if rate_limit is not None:
             self.rate_limit = rate_limit
+
+
+class _BearerAuth(requests.auth.AuthBase):
+    """The token as request auth, so an entry in ~/.netrc cannot take its place."""
+
+    def __init__(self, token: str):
+        self._token = token
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        return request
+
+
+class _DownloadSession(requests.Session):
+    """Sends no Authorization header at all, whether from ~/.netrc or after a redirect:
+    a pre-signed URL is its own credential, and a second one gets the download refused."""
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        request.headers.pop("Authorization", None)
+        return super().send(request, **kwargs)
 
 
 def _next_link(document: dict[str, Any]) -> str | None:
