@@ -145,14 +145,20 @@ def sync(
     """Run one sync pass and return its `SyncRun` (SUCCEEDED, PARTIAL or FAILED).
 
     Raises `SyncError` when the pass cannot start (no usable key, another sync running);
-    a pass that fails once started is recorded as FAILED and returned.
+    a pass without a usable key is recorded as FAILED first, so /healthz reports it. A pass
+    that fails once started is recorded as FAILED and returned.
     """
     product_ids = [p for p in (products or []) if p]
     if client is None:
         try:
             client = client_from_settings()
         except AscError as exc:
-            raise SyncError(str(exc)) from None
+            error = _one_line(str(exc))
+            SyncRun.objects.create(
+                full=full, dry_run=dry_run, products=",".join(product_ids)[:500],
+                status=SyncRun.Status.FAILED, error=error, finished_at=timezone.now(),
+            )
+            raise SyncError(error) from None
     reserve = settings.SYNC_RESERVE_CALLS if reserve is None else max(0, reserve)
     client.rate_limit = None  # what an earlier pass saw is out of date: the hour rolls on
     state = _Pass(
