@@ -1,7 +1,7 @@
 """Leases that keep two sync workers off the same product.
 
 A lease is a row in `SyncLock`, taken with one conditional UPDATE (compare-and-swap on the
-current owner), so it holds across processes and machines that share a database. A holder
+current owner and expiry), so it holds across processes and machines that share a database. A holder
 renews it as it works; a lease whose holder stopped renewing (expired), or whose holder is a
 dead process on this machine (a killed sync), may be taken over at once.
 
@@ -80,9 +80,10 @@ class Lease:
         )
         if not free:
             raise LockBusy(self._busy_message(current))
-        taken = SyncLock.objects.filter(key=self.key, owner=current.owner).update(
-            owner=self.owner, acquired_at=now, expires_at=now + self.ttl
-        )
+        # Compare-and-swap on owner and expiry: a holder that renewed since we looked keeps it.
+        taken = SyncLock.objects.filter(
+            key=self.key, owner=current.owner, expires_at=current.expires_at
+        ).update(owner=self.owner, acquired_at=now, expires_at=now + self.ttl)
         if taken != 1:
             raise LockBusy(self._busy_message(SyncLock.objects.get(key=self.key)))
         self.held = True

@@ -71,6 +71,27 @@ class LeaseTests:
         with pytest.raises(locks.LockLost):
             held.renew()
 
+    def test_an_expired_lease_renewed_by_its_holder_meanwhile_is_not_taken_over(
+        self, monkeypatch
+    ):
+        holder = locks.Lease("product-3", ttl=timedelta(seconds=-1))  # expired at once
+        holder.acquire()
+        holder.ttl = timedelta(minutes=15)
+        read = SyncLock.objects.get
+
+        def read_then_holder_renews(*args, **kwargs):
+            current = read(*args, **kwargs)
+            holder.renew()  # the slow holder wakes up between our read and our takeover
+            return current
+
+        monkeypatch.setattr(SyncLock.objects, "get", read_then_holder_renews)
+        with pytest.raises(locks.LockBusy):
+            locks.Lease("product-3").acquire()
+        monkeypatch.undo()
+
+        assert SyncLock.objects.get(key="product-3").owner == holder.owner
+        holder.renew()  # still its own
+
     def test_with_per_product_leases_a_product_being_synced_elsewhere_is_skipped(
         self, simulator, asc_tokens, monkeypatch
     ):
