@@ -33,21 +33,29 @@ def asc_key() -> KeyPair:
     return make_key_pair()
 
 
+def start_simulator(asc_key: KeyPair, **options):
+    """A simulator on a loopback port that verifies the team key's tokens; ``stop()`` it after.
+
+    Sizes are scaled down so downloads are kilobytes; ``options`` override any of this.
+    """
+    options = {
+        "size_scale": 1e-5,
+        "public_key": asc_key.public_pem,
+        "key_id": SIM_KEY_ID,
+        "issuer_id": SIM_ISSUER_ID,
+        **options,
+    }
+    return run_in_thread(**options)
+
+
 @pytest.fixture
 def simulator(asc_key):
     """A small simulated account on a loopback port, verifying a team key's tokens.
 
-    Sizes are scaled down so downloads are kilobytes. Change knobs at runtime through
-    ``simulator.config`` / ``simulator.faults``; move time with ``simulator.dataset.advance``.
+    Change knobs at runtime through ``simulator.config`` / ``simulator.faults``; move time
+    with ``simulator.dataset.advance``.
     """
-    server = run_in_thread(
-        seed=7,
-        runs=60,
-        size_scale=1e-5,
-        public_key=asc_key.public_pem,
-        key_id=SIM_KEY_ID,
-        issuer_id=SIM_ISSUER_ID,
-    )
+    server = start_simulator(asc_key, seed=7, runs=60)
     yield server
     server.stop()
 

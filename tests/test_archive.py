@@ -9,9 +9,9 @@ import pytest
 
 from artifacts_app.archive import Selection, archive_artifacts, storage_name, verify_archive
 from artifacts_app.archive import download as download_module
-from artifacts_app.asc.simulator import expected_sha256, run_in_thread
+from artifacts_app.asc.simulator import expected_sha256
 from artifacts_app.models import ArchivedArtifact
-from tests.simulator_fixtures import SIM_ISSUER_ID, SIM_KEY_ID
+from tests.simulator_fixtures import SIM_ISSUER_ID, SIM_KEY_ID, start_simulator
 
 from .archive_helpers import files_under, finished_artifacts, mirror
 
@@ -257,15 +257,7 @@ class ArchiveTests:
 
 @pytest.fixture
 def hostile_simulator(asc_key):
-    server = run_in_thread(
-        seed=11,
-        runs=30,
-        size_scale=1e-5,
-        hostile_names=True,
-        public_key=asc_key.public_pem,
-        key_id=SIM_KEY_ID,
-        issuer_id=SIM_ISSUER_ID,
-    )
+    server = start_simulator(asc_key, seed=11, runs=30, hostile_names=True)
     yield server
     server.stop()
 

@@ -32,8 +32,8 @@ from artifacts_app.asc.resources import (
     index_included,
     product_from_json,
 )
-from artifacts_app.asc.simulator import expected_sha256, run_in_thread
-from tests.simulator_fixtures import SIM_ISSUER_ID, SIM_KEY_ID, make_key_pair
+from artifacts_app.asc.simulator import expected_sha256
+from tests.simulator_fixtures import SIM_ISSUER_ID, SIM_KEY_ID, make_key_pair, start_simulator
 
 EXAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "asc-openapi" / "examples"
 needs_examples = pytest.mark.skipif(
@@ -65,14 +65,7 @@ class PaginationTests:
 
     @pytest.fixture
     def big_simulator(self, asc_key):
-        server = run_in_thread(
-            seed=4,
-            runs=1500,
-            size_scale=1e-5,
-            public_key=asc_key.public_pem,
-            key_id=SIM_KEY_ID,
-            issuer_id=SIM_ISSUER_ID,
-        )
+        server = start_simulator(asc_key, seed=4, runs=1500)
         yield server
         server.stop()
 
@@ -374,9 +367,7 @@ class AuthenticationTests:
         assert client.calls == 2  # one fresh token, then give up
 
     def test_individual_key_works_and_a_team_token_is_refused(self, asc_key):
-        server = run_in_thread(
-            seed=2, runs=10, public_key=asc_key.public_pem, key_id=SIM_KEY_ID, individual_key=True
-        )
+        server = start_simulator(asc_key, seed=2, runs=10, issuer_id=None, individual_key=True)
         try:
             individual = TokenProvider(SIM_KEY_ID, asc_key.private_pem, "")
             assert len(list(make_client(server, individual).products())) == 3
