@@ -94,7 +94,7 @@ class _Pass:
     runs_fetched: int = 0
     skipped_products: list[str] = field(default_factory=list)
     now: Any = None
-    renew: Callable[[], None] | None = None  # keeps the product's lease while working
+    renew: Callable[[], None] | None = None  # keeps the lease (account or product) alive
     # Dates of existing artifacts that changed (size, type, run date, workflow): the days the
     # dashboard's daily rollup must recount.
     touched_days: set = field(default_factory=set)
@@ -177,7 +177,8 @@ def sync(
         else locks.lease(locks.WHOLE_ACCOUNT)
     )
     try:
-        with whole:
+        with whole as held:
+            state.renew = held.renew if held else None
             return _record_pass(state, product_ids)
     except locks.LockBusy as exc:
         raise SyncError(f"{exc}; this pass did nothing") from None
@@ -404,6 +405,7 @@ def _sync_page(state, product, runs: list[resources.BuildRun], workflow_pks) -> 
             continue
         state.between_units()
         _sync_run(state, product, run, workflow_pk, stored=row is not None)
+    _renew(state)  # a walk over stored runs can take a while too
 
 
 def _repoll_unfinished(state, product, seen: set[str], workflow_pks) -> None:

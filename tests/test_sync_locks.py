@@ -92,6 +92,31 @@ class LeaseTests:
         assert SyncLock.objects.get(key="product-3").owner == holder.owner
         holder.renew()  # still its own
 
+    def test_a_long_sync_keeps_its_account_lease_so_a_later_sync_waits(
+        self, simulator, asc_tokens, monkeypatch
+    ):
+        monkeypatch.setattr(locks, "per_product_locks", lambda: False)  # SQLite's one lease
+        later_sync = []
+
+        def progress(event):
+            if not later_sync and event.runs == 0:
+                # As if the pass had been working for longer than the lease's lifetime.
+                SyncLock.objects.filter(key=locks.WHOLE_ACCOUNT).update(
+                    expires_at=timezone.now() - timedelta(seconds=1)
+                )
+                later_sync.append(None)
+            elif later_sync == [None] and event.runs > 0:
+                try:
+                    locks.Lease(locks.WHOLE_ACCOUNT).acquire()
+                    later_sync[0] = "started alongside"
+                except locks.LockBusy:
+                    later_sync[0] = "refused"
+
+        run = sync(client=fast_client(simulator, asc_tokens), reserve=0, progress=progress)
+
+        assert run.status == SyncRun.Status.SUCCEEDED
+        assert later_sync == ["refused"]
+
     def test_with_per_product_leases_a_product_being_synced_elsewhere_is_skipped(
         self, simulator, asc_tokens, monkeypatch
     ):
