@@ -336,11 +336,10 @@ def _sync_recent(state: _Pass, product: CiProduct) -> None:
     else:
         # The whole list was walked: everything not seen has vanished upstream.
         reached = True
-        if not state.dry_run:
-            _mark_runs_gone(state, product, seen)
-            if state.full:
-                sync_state.last_full_sync_at = state.now
-            _save_state(state, sync_state, backfill_next_url="", backfill_complete=True)
+        _mark_runs_gone(state, product, seen)
+        if state.full:
+            sync_state.last_full_sync_at = state.now
+        _save_state(state, sync_state, backfill_next_url="", backfill_complete=True)
     if top_number is not None and reached and not state.dry_run:
         sync_state.newest_synced_number = max(top_number, sync_state.newest_synced_number or 0)
         _save_state(state, sync_state)
@@ -423,9 +422,8 @@ def _repoll_unfinished(state, product, seen: set[str], workflow_pks) -> None:
         try:
             run = state.client.build_run(run_id)
         except NotFoundError:
-            if not state.dry_run:
-                with transaction.atomic():
-                    _mark_run_tree_gone(state, CiBuildRun.objects.filter(asc_id=run_id))
+            with transaction.atomic():
+                _mark_run_tree_gone(state, CiBuildRun.objects.filter(asc_id=run_id))
             continue
         _sync_run(state, product, run, _workflow_pk(state, product, run, workflow_pks), True)
 
@@ -468,9 +466,8 @@ def _sync_run(state: _Pass, product: CiProduct, run, workflow_pk, stored: bool) 
             artifacts[action.id] = list(state.guarded(client.artifacts(action.id)))
     except NotFoundError:
         # The run (or an action) vanished between the list and now.
-        if not state.dry_run:
-            with transaction.atomic():
-                _mark_run_tree_gone(state, CiBuildRun.objects.filter(asc_id=run.id))
+        with transaction.atomic():
+            _mark_run_tree_gone(state, CiBuildRun.objects.filter(asc_id=run.id))
         return
     state.runs_fetched += 1
     if state.dry_run:
@@ -554,6 +551,7 @@ def _keep_denormalised_right(state, run_pk, product_pk, workflow_pk, created_dat
 
 
 def _mark_gone(state: _Pass, queryset) -> None:
+    """Mark the rows gone upstream (a dry run only counts them)."""
     queryset = queryset.filter(gone_upstream_at__isnull=True)
     if state.dry_run:
         state.counts.gone += queryset.count()

@@ -7,9 +7,12 @@ from artifacts_app.asc.simulator import run_in_thread
 from artifacts_app.models import (
     ArtifactDailyTotal,
     CiArtifact,
+    CiBuildAction,
     CiBuildRun,
+    CiProduct,
     CiWorkflow,
     ProductSyncState,
+    SyncLock,
     SyncRun,
 )
 from artifacts_app.sync import sync
@@ -39,6 +42,15 @@ def settled(asc_key):
     server = _simulator(asc_key, live_runs=0)
     yield server
     server.stop()
+
+
+def _mirror_snapshot():
+    """Every row the sync may write, but the record of passes."""
+    models = [
+        CiProduct, CiWorkflow, CiBuildRun, CiBuildAction, CiArtifact, ProductSyncState,
+        ArtifactDailyTotal, SyncLock,
+    ]
+    return {model.__name__: list(model.objects.order_by("pk").values()) for model in models}
 
 
 class FirstSyncTests:
@@ -165,6 +177,28 @@ class UpstreamChangeTests:
         assert not row.actions.filter(gone_upstream_at=None).exists()
         assert run.gone == 1 + len(vanished.actions) + row.artifacts.count()
         assert_mirror_matches(dataset)
+
+    def test_a_dry_run_counts_vanished_runs_as_gone_and_writes_nothing(
+        self, settled, asc_tokens
+    ):
+        client = fast_client(settled, asc_tokens)
+        sync(client=client, reserve=0)
+        dataset = settled.dataset
+        product = dataset.products[0]
+        vanished = product.runs[len(product.runs) // 2]
+        with dataset.lock:
+            index = product.runs.index(vanished)
+            del product.runs[index]
+            del product.run_created[index]
+        dataset.advance(hours=3)
+        before = _mirror_snapshot()
+
+        run = sync(client=client, full=True, dry_run=True, reserve=0)
+
+        artifacts = CiArtifact.objects.filter(build_run__asc_id=vanished.id).count()
+        assert run.gone == 1 + len(vanished.actions) + artifacts
+        assert run.created > 0
+        assert _mirror_snapshot() == before
 
     def test_artifacts_follow_a_run_moved_to_another_workflow(self, settled, asc_tokens):
         client = fast_client(settled, asc_tokens)
