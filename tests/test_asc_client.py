@@ -249,6 +249,11 @@ class ResourceTests:
         action = next(asc_client.actions(pending.id))
         assert list(asc_client.artifacts(action.id)) == []
 
+    def test_an_id_cannot_smuggle_a_query_or_another_path_into_the_request(self, asc_client):
+        for hostile in ["x?limit=1", "../ciProducts", "a/b"]:
+            with pytest.raises(NotFoundError):
+                asc_client.artifact(hostile)
+
     def test_unknown_id_is_not_found_with_a_useful_message(self, asc_client):
         with pytest.raises(NotFoundError) as caught:
             asc_client.build_run("no-such-run")

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import requests
 
@@ -142,13 +142,14 @@ class AscClient:
 
     def product(self, product_id: str) -> Product:
         document = self._get(
-            self._url(f"/v1/ciProducts/{product_id}"), {"fields[ciProducts]": PRODUCT_FIELDS}
+            self._url(f"/v1/ciProducts/{_segment(product_id)}"),
+            {"fields[ciProducts]": PRODUCT_FIELDS},
         )
         return resources.product_from_json(document["data"])
 
     def workflows(self, product_id: str) -> Iterator[Workflow]:
         params = {"limit": PAGE_LIMIT, "fields[ciWorkflows]": WORKFLOW_FIELDS}
-        for document in self._pages(f"/v1/ciProducts/{product_id}/workflows", params):
+        for document in self._pages(f"/v1/ciProducts/{_segment(product_id)}/workflows", params):
             for resource in document.get("data") or []:
                 yield resources.workflow_from_json(resource, product_id)
 
@@ -164,7 +165,7 @@ class AscClient:
             "fields[scmGitReferences]": GIT_REFERENCE_FIELDS,
             "fields[ciWorkflows]": "name",
         }
-        path = f"/v1/ciProducts/{product_id}/buildRuns"
+        path = f"/v1/ciProducts/{_segment(product_id)}/buildRuns"
         for document in self._pages(path, params, start_url=start_url):
             included = resources.index_included(document)
             runs = [
@@ -185,25 +186,26 @@ class AscClient:
             "fields[ciProducts]": "name",
             "fields[ciWorkflows]": "name",
         }
-        document = self._get(self._url(f"/v1/ciBuildRuns/{run_id}"), params)
+        document = self._get(self._url(f"/v1/ciBuildRuns/{_segment(run_id)}"), params)
         return resources.build_run_from_json(document["data"], resources.index_included(document))
 
     def actions(self, run_id: str) -> Iterator[BuildAction]:
         params = {"limit": PAGE_LIMIT, "fields[ciBuildActions]": ACTION_FIELDS}
-        for document in self._pages(f"/v1/ciBuildRuns/{run_id}/actions", params):
+        for document in self._pages(f"/v1/ciBuildRuns/{_segment(run_id)}/actions", params):
             for resource in document.get("data") or []:
                 yield resources.build_action_from_json(resource, run_id)
 
     def artifacts(self, action_id: str) -> Iterator[Artifact]:
         params = {"limit": PAGE_LIMIT, "fields[ciArtifacts]": ARTIFACT_FIELDS}
-        for document in self._pages(f"/v1/ciBuildActions/{action_id}/artifacts", params):
+        for document in self._pages(f"/v1/ciBuildActions/{_segment(action_id)}/artifacts", params):
             for resource in document.get("data") or []:
                 yield resources.artifact_from_json(resource, action_id)
 
     def artifact(self, artifact_id: str, build_action_id: str | None = None) -> Artifact:
         """The artifact with a fresh ``download_url`` (Apple does not say which action owns it)."""
         document = self._get(
-            self._url(f"/v1/ciArtifacts/{artifact_id}"), {"fields[ciArtifacts]": ARTIFACT_FIELDS}
+            self._url(f"/v1/ciArtifacts/{_segment(artifact_id)}"),
+            {"fields[ciArtifacts]": ARTIFACT_FIELDS},
         )
         return resources.artifact_from_json(document["data"], build_action_id)
 
@@ -380,6 +382,11 @@ class _DownloadSession(requests.Session):
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         request.headers.pop("Authorization", None)
         return super().send(request, **kwargs)
+
+
+def _segment(resource_id: str) -> str:
+    """An id as one path segment: an id holding '/', '?' or '..' cannot name another resource."""
+    return quote(str(resource_id), safe="")
 
 
 def _next_link(document: dict[str, Any]) -> str | None:
