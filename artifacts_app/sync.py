@@ -200,18 +200,26 @@ def _record_pass(state: _Pass, product_ids: list[str]) -> SyncRun:
         status, error = SyncRun.Status.FAILED, _one_line(str(exc))
     except BaseException as exc:
         # A bug or an interrupt: record it, then let it propagate with its traceback.
+        _refresh_rollup(state)
         _finish(run, state, SyncRun.Status.FAILED, f"{type(exc).__name__}: {_one_line(str(exc))}",
                 client.calls - calls_before)
         raise
-    if not state.dry_run:
-        # New artifacts are found by the rollup itself; changed ones need their days named.
-        stats.refresh_rollup(days=state.touched_days)
+    _refresh_rollup(state)
     if status != SyncRun.Status.FAILED and state.skipped_products:
         note = f"skipped {len(state.skipped_products)} product(s) another sync is working on"
         error = f"{error}; {note}" if error else note
     _finish(run, state, status, error, client.calls - calls_before)
     logger.info("sync %s in %.1fs", status, time.monotonic() - started)
     return run
+
+
+def _refresh_rollup(state: _Pass) -> None:
+    """Bring the dashboard's daily totals up to date with what this pass wrote.
+
+    New artifacts are found by the rollup itself; changed ones need their days named, and
+    only this pass knows them, so it does this however it ends."""
+    if not state.dry_run:
+        stats.refresh_rollup(days=state.touched_days)
 
 
 def _finish(run: SyncRun, state: _Pass, status: str, error: str, calls: int) -> None:

@@ -221,6 +221,31 @@ class UpstreamChangeTests:
             stored = CiArtifact.objects.filter(workflow__asc_id=workflow.id)
             assert (rolled.aggregate(n=Sum("count"))["n"] or 0) == stored.count()
 
+    def test_an_interrupted_pass_still_moves_the_daily_totals_of_what_it_moved(
+        self, settled, asc_tokens
+    ):
+        client = fast_client(settled, asc_tokens)
+        sync(client=client, reserve=0)
+        dataset = settled.dataset
+        product = next(p for p in dataset.products if len(p.workflows) > 1)
+        moved = product.runs[-1]
+        other = next(w for w in product.workflows if w is not moved.workflow)
+        moved.workflow = other
+
+        def interrupt_once_moved(event):
+            if CiArtifact.objects.filter(
+                build_run__asc_id=moved.id, workflow__asc_id=other.id
+            ).exists():
+                raise KeyboardInterrupt
+
+        with pytest.raises(KeyboardInterrupt):
+            sync(client=client, reserve=0, progress=interrupt_once_moved)
+
+        for workflow in product.workflows:
+            rolled = ArtifactDailyTotal.objects.filter(workflow__asc_id=workflow.id)
+            stored = CiArtifact.objects.filter(workflow__asc_id=workflow.id)
+            assert (rolled.aggregate(n=Sum("count"))["n"] or 0) == stored.count()
+
     def test_a_workflow_deleted_upstream_is_kept_and_marked_gone(self, settled, asc_tokens):
         client = fast_client(settled, asc_tokens)
         sync(client=client, reserve=0)
