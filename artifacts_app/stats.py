@@ -64,11 +64,13 @@ def refresh_rollup(rebuild: bool = False, days=()) -> int:
         else:
             new = CiArtifact.objects.filter(id__gt=state.last_artifact_id, id__lte=top)
         bounds = new.aggregate(low=Min("run_created_date"), high=Max("run_created_date"))
-        written = 0
+        written, recounted = 0, None
         if bounds["low"] is not None:
-            written = _recount_days(_utc_date(bounds["low"]), _utc_date(bounds["high"]))
+            recounted = (_utc_date(bounds["low"]), _utc_date(bounds["high"]))
+            written = _recount_days(*recounted)
         for day in sorted({_utc_date(day) for day in days}):
-            written += _recount_days(day, day)
+            if recounted is None or not recounted[0] <= day <= recounted[1]:
+                written += _recount_days(day, day)
         state.last_artifact_id = top
         state.save()
     return written

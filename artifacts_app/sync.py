@@ -641,6 +641,13 @@ def _upsert(state: _Pass, model, records: dict[str, dict[str, Any]]) -> dict[str
         row.last_synced_at = state.now
         to_update.append(row)
         changed_fields.update(changed)
+    if model is CiArtifact:
+        # New artifacts are found by the rollup's id watermark too, but on PostgreSQL a
+        # concurrent worker's lower ids can commit after the watermark moved past them:
+        # naming their days keeps the daily totals exact either way.
+        state.touched_days.update(
+            row.run_created_date for row in to_create if row.run_created_date is not None
+        )
     counts.created += len(to_create)
     counts.updated += len(to_update)
     pks = {asc_id: row.pk for asc_id, row in existing.items()}

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from artifacts_app import stats
 from artifacts_app.filters import parse_filters
-from artifacts_app.models import ArtifactDailyTotal
+from artifacts_app.models import ArtifactDailyTotal, CiArtifact
 from tests.factories import (
     make_artifact,
     make_build_action,
@@ -66,6 +66,20 @@ class RollupTests(TestCase):
         self.assertEqual(
             series, [{"period": "2026-11-05", "file_type": "ARCHIVE", "count": 1, "bytes": 12}]
         )
+
+    def test_an_artifact_committed_late_with_a_lower_id_counts_once_its_day_is_named(self):
+        # Two sync workers on PostgreSQL: the one holding the lower id commits last.
+        workflow = make_workflow()
+        day = datetime(2026, 11, 3, 9, tzinfo=UTC)
+        other = run_with(workflow, 1, day, ARCHIVE=10).artifacts.get()
+        low_id = other.id
+        CiArtifact.objects.filter(pk=low_id).update(id=low_id + 1000)
+        stats.refresh_rollup()  # the watermark passes the other worker's row
+        late = run_with(workflow, 2, day, LOG_BUNDLE=4).artifacts.get()
+        CiArtifact.objects.filter(pk=late.pk).update(id=low_id)  # below the watermark
+        stats.refresh_rollup(days={day})
+        day_filter = filters(start="2026-11-03", end="2026-11-03")
+        self.assertEqual(stats.totals(day_filter), {"count": 2, "bytes": 14})
 
     def test_artifacts_gone_upstream_still_count_everywhere(self):
         workflow = make_workflow()

@@ -1,11 +1,12 @@
 """The sync against the simulator over loopback: exact copies, call counts, budgets, faults."""
 
 import pytest
-from django.db.models import Sum
+from django.db.models import Count, Sum
 
 from artifacts_app.asc.simulator import run_in_thread
 from artifacts_app.models import (
     ArtifactDailyTotal,
+    ArtifactRollupState,
     CiArtifact,
     CiBuildAction,
     CiBuildRun,
@@ -245,6 +246,17 @@ class UpstreamChangeTests:
             rolled = ArtifactDailyTotal.objects.filter(workflow__asc_id=workflow.id)
             stored = CiArtifact.objects.filter(workflow__asc_id=workflow.id)
             assert (rolled.aggregate(n=Sum("count"))["n"] or 0) == stored.count()
+
+    def test_artifacts_created_below_the_rollup_watermark_still_reach_the_daily_totals(
+        self, settled, asc_tokens
+    ):
+        # Another worker on PostgreSQL counted its higher ids while ours were uncommitted.
+        ArtifactRollupState.objects.create(pk=1, last_artifact_id=10**9)
+        sync(client=fast_client(settled, asc_tokens), reserve=0)
+        rolled = ArtifactDailyTotal.objects.aggregate(n=Sum("count"), b=Sum("bytes"))
+        stored = CiArtifact.objects.aggregate(n=Count("id"), b=Sum("file_size"))
+        assert (rolled["n"], rolled["b"]) == (stored["n"], stored["b"])
+        assert stored["n"] > 0
 
     def test_a_workflow_deleted_upstream_is_kept_and_marked_gone(self, settled, asc_tokens):
         client = fast_client(settled, asc_tokens)
