@@ -35,7 +35,6 @@ def sha256_of(path: Path) -> str:
 
 @pytest.mark.django_db
 class ArchiveTests:
-    __test__ = True
 
     def test_archived_files_are_byte_identical_to_what_was_served(
         self, simulator, asc_client, archive_root
@@ -278,7 +277,6 @@ HOSTILE = [
 
 @pytest.mark.django_db
 class SafePathTests:
-    __test__ = True
 
     @pytest.mark.parametrize("value", HOSTILE)
     def test_no_id_or_name_can_leave_the_archive_root(self, tmp_path, value):
@@ -338,7 +336,6 @@ class SafePathTests:
 
 @pytest.mark.django_db
 class SyncThenArchiveTests:
-    __test__ = True
 
     def test_everything_a_sync_mirrors_can_be_archived_byte_for_byte(
         self, simulator, asc_client, archive_root
@@ -381,7 +378,6 @@ class RenamingClient:
 
 @pytest.mark.django_db
 class HostileIdTests:
-    __test__ = True
 
     @pytest.mark.parametrize("hostile_id", ["../../escaped", "sub/dir"])
     def test_a_download_in_progress_stays_inside_the_archive_root(

@@ -35,7 +35,6 @@ def run(*args):
 
 @pytest.mark.django_db
 class ArchiveCommandTests:
-    __test__ = True
 
     def test_archives_the_chosen_type_and_prints_a_summary(self, configured, simulator):
         rows = mirror(finished_artifacts(simulator, 10))
@@ -123,7 +122,6 @@ class ArchiveCommandTests:
 
 @pytest.mark.django_db
 class ArchiveAdminActionTests:
-    __test__ = True
 
     def test_archive_selected_archives_exactly_the_selected_rows(
         self, configured, simulator, client

@@ -56,7 +56,6 @@ def names(records):
 
 @pytest.mark.django_db
 class RetentionTests:
-    __test__ = True
 
     def test_keeps_the_last_n_runs_per_workflow_and_type(self, root):
         workflow, other = make_workflow(), make_workflow()
@@ -165,7 +164,6 @@ class RetentionTests:
 
 @pytest.mark.django_db
 class ArchiveSummaryTests:
-    __test__ = True
 
     def test_counts_archived_lost_and_expired_upstream_but_safe(self, root):
         safe, gone_safe, lost, never = (make_artifact(file_size=1000) for _ in range(4))

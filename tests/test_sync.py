@@ -55,7 +55,6 @@ def _mirror_snapshot():
 
 
 class FirstSyncTests:
-    __test__ = True  # collected by pytest despite the <Thing>Tests name
 
     def test_first_sync_copies_every_artifact_with_its_size_type_and_parents(
         self, simulator, asc_tokens
@@ -88,7 +87,6 @@ class FirstSyncTests:
 
 
 class IncrementalSyncTests:
-    __test__ = True  # collected by pytest despite the <Thing>Tests name
 
     def test_second_sync_without_changes_costs_a_call_per_product_and_workflow_page(
         self, settled, asc_tokens
@@ -156,7 +154,6 @@ class IncrementalSyncTests:
 
 
 class UpstreamChangeTests:
-    __test__ = True  # collected by pytest despite the <Thing>Tests name
 
     def test_a_run_that_vanishes_upstream_is_kept_and_marked_gone(self, settled, asc_tokens):
         client = fast_client(settled, asc_tokens)
@@ -270,7 +267,6 @@ class UpstreamChangeTests:
 
 
 class BudgetTests:
-    __test__ = True  # collected by pytest despite the <Thing>Tests name
 
     def test_budget_limited_first_sync_completes_over_passes_without_a_429(
         self, settled, asc_tokens
@@ -322,7 +318,6 @@ class BudgetTests:
 
 
 class FaultTests:
-    __test__ = True  # collected by pytest despite the <Thing>Tests name
 
     def test_repeated_passes_under_faults_converge_exactly(self, asc_key, asc_tokens):
         server = _simulator(asc_key, runs=60)
@@ -354,7 +349,6 @@ class FaultTests:
 
 
 class BackfillTests:
-    __test__ = True  # collected by pytest despite the <Thing>Tests name
 
     def test_backfill_across_pages_resumes_where_the_last_pass_stopped(
         self, settled, asc_tokens, monkeypatch

@@ -34,7 +34,6 @@ def _key_settings(simulator, private_pem):
 
 
 class SyncCommandTests:
-    __test__ = True  # collected by pytest despite the <Thing>Tests name
 
     def test_a_pass_prints_quiet_lines_and_a_summary_when_not_on_a_terminal(
         self, simulator, asc_key
@@ -49,9 +48,7 @@ class SyncCommandTests:
         assert not any("\r" in line for line in lines)
         assert SyncRun.objects.get().status == SyncRun.Status.SUCCEEDED
 
-    def test_a_pass_on_a_terminal_draws_a_progress_line_then_the_summary(
-        self, simulator, asc_key
-    ):
+    def test_a_pass_on_a_terminal_draws_a_progress_line_then_the_summary(self, simulator, asc_key):
         class Terminal(io.StringIO):
             def isatty(self):
                 return True
@@ -80,9 +77,10 @@ class SyncCommandTests:
         assert "product nope does not exist upstream" in str(raised.value)
 
     def test_a_wrong_key_fails_with_one_line_naming_the_settings_to_check(self, simulator):
-        with _key_settings(simulator, make_key_pair().private_pem), pytest.raises(
-            CommandError
-        ) as raised:
+        with (
+            _key_settings(simulator, make_key_pair().private_pem),
+            pytest.raises(CommandError) as raised,
+        ):
             call_command("sync_artifacts", stdout=io.StringIO())
 
         message = str(raised.value)
@@ -91,9 +89,10 @@ class SyncCommandTests:
         assert SyncRun.objects.get().status == SyncRun.Status.FAILED
 
     def test_a_missing_key_fails_before_any_call(self, simulator):
-        with override_settings(ASC_KEY_ID="", ASC_API_BASE_URL=simulator.base_url), pytest.raises(
-            CommandError
-        ) as raised:
+        with (
+            override_settings(ASC_KEY_ID="", ASC_API_BASE_URL=simulator.base_url),
+            pytest.raises(CommandError) as raised,
+        ):
             call_command("sync_artifacts", stdout=io.StringIO())
 
         assert "ASC_KEY_ID" in str(raised.value)
@@ -105,12 +104,15 @@ class SyncCommandTests:
         monkeypatch.setattr(
             sync_module, "client_from_settings", lambda: real(sleep=lambda _seconds: None)
         )
-        with override_settings(
-            ASC_API_BASE_URL="http://127.0.0.1:9",
-            ASC_KEY_ID=SIM_KEY_ID,
-            ASC_ISSUER_ID=SIM_ISSUER_ID,
-            ASC_PRIVATE_KEY=asc_key.private_pem,
-        ), pytest.raises(CommandError) as raised:
+        with (
+            override_settings(
+                ASC_API_BASE_URL="http://127.0.0.1:9",
+                ASC_KEY_ID=SIM_KEY_ID,
+                ASC_ISSUER_ID=SIM_ISSUER_ID,
+                ASC_PRIVATE_KEY=asc_key.private_pem,
+            ),
+            pytest.raises(CommandError) as raised,
+        ):
             call_command("sync_artifacts", stdout=io.StringIO())
 
         message = str(raised.value)
@@ -191,7 +193,6 @@ def _stored_artifacts(database):
 
 
 class SyncProcessTests:
-    __test__ = True  # collected by pytest despite the <Thing>Tests name
 
     def test_a_pass_killed_mid_way_and_run_again_converges(self, project, simulator):
         env, database = project
@@ -242,3 +243,23 @@ class SyncProcessTests:
 
         assert process.returncode == 0, err
         assert "sync loop stopped" in out
+
+    def test_a_second_ctrl_c_stops_at_once_with_one_line_and_no_traceback(self, project, simulator):
+        env, database = project
+        simulator.faults.latency = 0.05  # a pass long enough to be interrupted twice
+        process = _popen(env, "sync_artifacts", "--reserve", "0")
+        deadline = time.monotonic() + 60
+        while _count(database, "artifacts_app_cibuildrun") < 2:
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+
+        process.send_signal(signal.SIGINT)  # finish the run in hand...
+        time.sleep(0.02)
+        process.send_signal(signal.SIGINT)  # ...no: stop now
+        _out, err = process.communicate(timeout=30)
+
+        assert process.returncode != 0
+        assert err.strip().splitlines() == [
+            "CommandError: sync interrupted; the next pass continues"
+        ]

@@ -24,7 +24,6 @@ def _dead_pid():
 
 
 class LeaseTests:
-    __test__ = True  # collected by pytest despite the <Thing>Tests name
 
     def test_a_sync_while_another_holds_the_lease_does_nothing_and_says_why(
         self, simulator, asc_tokens, monkeypatch
@@ -139,7 +138,6 @@ class LeaseTests:
 
 @pytest.mark.django_db(transaction=True)
 class ConcurrentSyncTests:
-    __test__ = True  # collected by pytest despite the <Thing>Tests name
 
     def test_two_syncs_started_together_leave_one_exact_copy(self, simulator, asc_tokens):
         from django.db import connection

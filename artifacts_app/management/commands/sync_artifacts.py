@@ -5,6 +5,7 @@ import threading
 from contextlib import contextmanager
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError, close_old_connections
 
 from artifacts_app.models import SyncRun
 from artifacts_app.sync import SyncError, sync
@@ -44,8 +45,11 @@ class Command(BaseCommand):
         if options["interval"] < 1:
             raise CommandError("--interval must be at least 1 second")
         stop = threading.Event()
-        with _stop_on_signals(stop):
-            self._run(options, stop)
+        try:
+            with _stop_on_signals(stop):
+                self._run(options, stop)
+        except KeyboardInterrupt:
+            raise CommandError("sync interrupted; the next pass continues") from None
 
     def _run(self, options, stop):
         if not options["loop"]:
@@ -54,10 +58,14 @@ class Command(BaseCommand):
                 raise CommandError(f"sync failed: {run.error}")
             return
         while not stop.is_set():
+            # A database restarted between passes must not end the loop: reconnect each time.
+            close_old_connections()
             try:
                 run = self._one_pass(options, stop)
             except CommandError as exc:
                 self.stderr.write(str(exc))
+            except DatabaseError as exc:
+                self.stderr.write(f"sync failed: database error: {exc}".splitlines()[0])
             else:
                 if run.status == SyncRun.Status.FAILED:
                     self.stderr.write(f"sync failed: {run.error}")
