@@ -8,9 +8,13 @@ from django.utils import timezone
 from .models import SyncRun
 
 
-def sync_health(now=None):
+def sync_health(now=None, with_errors=False):
     """`ok` after a recent successful pass, `stale` when the last success is too old
-    (or there never was one), `failing` when the latest finished pass failed."""
+    (or there never was one), `failing` when the latest finished pass failed.
+
+    Error texts are our own one-line messages and carry no key, token or URL, but they may
+    name a server path or a host: only `with_errors` (a logged-in user) gets them.
+    """
     now = now or timezone.now()
     finished = SyncRun.objects.exclude(status=SyncRun.Status.RUNNING).filter(dry_run=False)
     latest = finished.first()
@@ -27,15 +31,15 @@ def sync_health(now=None):
         status = "ok"
     return {
         "status": status,
-        "last_sync": _describe(latest),
-        "last_success": _describe(last_success),
+        "last_sync": _describe(latest, with_errors),
+        "last_success": _describe(last_success, with_errors),
     }
 
 
-def _describe(run):
+def _describe(run, with_errors):
     if run is None:
         return None
-    return {
+    described = {
         "started_at": run.started_at.isoformat(),
         "finished_at": run.finished_at.isoformat() if run.finished_at else None,
         "status": run.status,
@@ -43,6 +47,7 @@ def _describe(run):
         "updated": run.updated,
         "api_calls": run.api_calls,
         "rate_limit_remaining": run.rate_limit_remaining,
-        # Errors are our own one-line messages; they never carry a key, token or URL.
-        "error": run.error,
     }
+    if with_errors:
+        described["error"] = run.error
+    return described

@@ -200,7 +200,7 @@ def export_csv(request):
 @never_cache
 @require_GET
 def healthz(request):
-    return JsonResponse(sync_health())
+    return JsonResponse(sync_health(with_errors=request.user.is_authenticated))
 
 
 # --- Helpers -----------------------------------------------------------------------------

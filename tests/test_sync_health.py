@@ -22,7 +22,6 @@ def _pass(status, minutes_ago=1, dry_run=False, error=""):
 
 
 class SyncHealthTests:
-
     def test_a_recent_successful_pass_is_ok(self):
         _pass(SyncRun.Status.SUCCEEDED)
 
@@ -37,7 +36,7 @@ class SyncHealthTests:
         _pass(SyncRun.Status.SUCCEEDED, minutes_ago=10)
         _pass(SyncRun.Status.FAILED, minutes_ago=1, error="401 NOT_AUTHORIZED: check ASC_KEY_ID")
 
-        health = sync_health()
+        health = sync_health(with_errors=True)
         assert health["status"] == "failing"
         assert health["last_sync"]["error"].startswith("401")
 
@@ -49,12 +48,26 @@ class SyncHealthTests:
 
     def test_a_pass_that_cannot_load_its_key_makes_health_failing(self, simulator):
         _pass(SyncRun.Status.SUCCEEDED, minutes_ago=10)
-        with override_settings(
-            ASC_KEY_ID="", ASC_API_BASE_URL=simulator.base_url
-        ), pytest.raises(CommandError):
+        with (
+            override_settings(ASC_KEY_ID="", ASC_API_BASE_URL=simulator.base_url),
+            pytest.raises(CommandError),
+        ):
             call_command("sync_artifacts", stdout=io.StringIO())
 
-        health = sync_health()
+        health = sync_health(with_errors=True)
         assert health["status"] == "failing"
         assert "ASC_KEY_ID" in health["last_sync"]["error"]
         assert simulator.stats.api_requests == 0
+
+
+class HealthEndpointTests:
+    def test_anyone_sees_the_status_but_only_users_see_error_texts(self, client, django_user_model):
+        _pass(SyncRun.Status.FAILED, error="ASC_PRIVATE_KEY_PATH: cannot read /etc/keys/a.p8")
+
+        public = client.get("/healthz").json()
+        assert public["status"] == "failing"
+        assert "error" not in public["last_sync"]
+        assert "/etc/keys" not in str(public)
+
+        client.force_login(django_user_model.objects.create_user("ops"))
+        assert "/etc/keys" in client.get("/healthz").json()["last_sync"]["error"]
