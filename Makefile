@@ -31,6 +31,7 @@ run: install
 
 lint: install-dev
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 test: install-dev lint
 	$(VENV)/bin/pytest

@@ -8,9 +8,7 @@ from .asc.client import AscClient
 
 def credentials_configured() -> bool:
     """True when an API key is set up (the demo runs on the simulator otherwise)."""
-    return bool(
-        settings.ASC_KEY_ID and (settings.ASC_PRIVATE_KEY_PATH or settings.ASC_PRIVATE_KEY)
-    )
+    return bool(settings.ASC_KEY_ID and (settings.ASC_PRIVATE_KEY_PATH or settings.ASC_PRIVATE_KEY))
 
 
 def client_from_settings(**options) -> AscClient:

@@ -209,9 +209,7 @@ class CiArtifact(MirrorModel):
         verbose_name = "artifact"
         indexes = [
             # /api/v1/stats and the dashboard charts: bytes per period per type in a date range.
-            models.Index(
-                fields=["run_created_date", "file_type"], name="artifact_date_type_idx"
-            ),
+            models.Index(fields=["run_created_date", "file_type"], name="artifact_date_type_idx"),
             # The same aggregates filtered by product.
             models.Index(
                 fields=["product", "run_created_date", "file_type"],
@@ -274,7 +272,6 @@ class SyncRun(models.Model):
         return self.finished_at - self.started_at
 
 
-
 class ProductSyncState(models.Model):
     """Where the sync got to in one product's build runs, so passes are incremental and resume.
 
@@ -285,9 +282,7 @@ class ProductSyncState(models.Model):
     older runs from `backfill_next_url` (Apple's `links.next`, kept verbatim).
     """
 
-    product = models.OneToOneField(
-        CiProduct, on_delete=models.PROTECT, related_name="sync_state"
-    )
+    product = models.OneToOneField(CiProduct, on_delete=models.PROTECT, related_name="sync_state")
     newest_synced_number = models.PositiveIntegerField(null=True, blank=True)
     oldest_synced_number = models.PositiveIntegerField(null=True, blank=True)
     backfill_next_url = models.TextField(blank=True)
@@ -412,9 +407,7 @@ class ArchivedArtifact(models.Model):
         # Deleted from archive storage by the retention policy.
         PRUNED = "pruned", "Pruned by retention"
 
-    artifact = models.OneToOneField(
-        CiArtifact, on_delete=models.PROTECT, related_name="archive"
-    )
+    artifact = models.OneToOneField(CiArtifact, on_delete=models.PROTECT, related_name="archive")
     status = models.CharField(max_length=20, choices=Status.choices)
     path = models.CharField("storage path", max_length=500, blank=True)
     file_name = models.CharField("Apple's file name", max_length=1024, blank=True)

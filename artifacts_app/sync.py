@@ -155,8 +155,12 @@ def sync(
         except AscError as exc:
             error = _one_line(str(exc))
             SyncRun.objects.create(
-                full=full, dry_run=dry_run, products=",".join(product_ids)[:500],
-                status=SyncRun.Status.FAILED, error=error, finished_at=timezone.now(),
+                full=full,
+                dry_run=dry_run,
+                products=",".join(product_ids)[:500],
+                status=SyncRun.Status.FAILED,
+                error=error,
+                finished_at=timezone.now(),
             )
             raise SyncError(error) from None
     reserve = settings.SYNC_RESERVE_CALLS if reserve is None else max(0, reserve)
@@ -172,9 +176,7 @@ def sync(
         now=timezone.now(),
     )
     whole = (
-        nullcontext()
-        if state.per_product_locks or dry_run
-        else locks.lease(locks.WHOLE_ACCOUNT)
+        nullcontext() if state.per_product_locks or dry_run else locks.lease(locks.WHOLE_ACCOUNT)
     )
     try:
         with whole as held:
@@ -201,8 +203,13 @@ def _record_pass(state: _Pass, product_ids: list[str]) -> SyncRun:
     except BaseException as exc:
         # A bug or an interrupt: record it, then let it propagate with its traceback.
         _refresh_rollup(state)
-        _finish(run, state, SyncRun.Status.FAILED, f"{type(exc).__name__}: {_one_line(str(exc))}",
-                client.calls - calls_before)
+        _finish(
+            run,
+            state,
+            SyncRun.Status.FAILED,
+            f"{type(exc).__name__}: {_one_line(str(exc))}",
+            client.calls - calls_before,
+        )
         raise
     _refresh_rollup(state)
     if status != SyncRun.Status.FAILED and state.skipped_products:
@@ -396,9 +403,7 @@ def _advance_backfill(state, sync_state, page, top_number) -> None:
 
 def _sync_page(state, product, runs: list[resources.BuildRun], workflow_pks) -> None:
     """Sync one page of runs: fetch what is new or unfinished, refresh the rest for free."""
-    stored = {
-        row.asc_id: row for row in CiBuildRun.objects.filter(asc_id__in=[r.id for r in runs])
-    }
+    stored = {row.asc_id: row for row in CiBuildRun.objects.filter(asc_id__in=[r.id for r in runs])}
     for run in runs:
         row = stored.get(run.id)
         workflow_pk = _workflow_pk(state, product, run, workflow_pks)

@@ -110,8 +110,9 @@ def main() -> None:
         )
         client = AscClient(base_url, TokenProvider("BENCHKEY", key.decode(), "bench-issuer"))
         with tempfile.TemporaryDirectory(prefix="archive-bench-", dir=ROOT) as work:
-            run_rounds(client, artifact_id, size, Path(work), args.rounds, Job, fetch,
-                       FileSystemStorage)
+            run_rounds(
+                client, artifact_id, size, Path(work), args.rounds, Job, fetch, FileSystemStorage
+            )
     finally:
         child.stdin.close()
         child.wait(timeout=10)
@@ -124,8 +125,10 @@ def run_rounds(client, artifact_id, size, work, rounds, Job, fetch, FileSystemSt
     baseline = rss()
     peak = 0
     digest = ""
-    print(f"load average before: {' '.join(f'{load:.2f}' for load in os.getloadavg())} "
-          f"on {os.cpu_count()} CPUs")
+    print(
+        f"load average before: {' '.join(f'{load:.2f}' for load in os.getloadavg())} "
+        f"on {os.cpu_count()} CPUs"
+    )
     for round_number in range(1, rounds + 1):
         os.sync()  # start each measurement without the previous one's dirty pages
         url = client.artifact(artifact_id).download_url
@@ -145,8 +148,13 @@ def run_rounds(client, artifact_id, size, work, rounds, Job, fetch, FileSystemSt
         curl_sync_rates.append(size / curl_sync_seconds)
 
         os.sync()
-        job = Job(pk=0, asc_id=artifact_id, file_name="big.zip", file_size=size,
-                  name=f"bench/{artifact_id}-{round_number}.zip")
+        job = Job(
+            pk=0,
+            asc_id=artifact_id,
+            file_name="big.zip",
+            file_size=size,
+            name=f"bench/{artifact_id}-{round_number}.zip",
+        )
         with RssSampler() as sampler:
             started = time.perf_counter()
             outcome = fetch(client, job, storage)
@@ -166,11 +174,15 @@ def run_rounds(client, artifact_id, size, work, rounds, Job, fetch, FileSystemSt
     expected = expected_digest(artifact_id, size)
     best_curl, best_archive = max(curl_rates), max(archive_rates)
     best_sync = max(curl_sync_rates)
-    print(f"best: curl {best_curl / MiB:.1f} MiB/s, archiver {best_archive / MiB:.1f} MiB/s, "
-          f"ratio {best_archive / best_curl:.2f}x (target >= 0.80x); "
-          f"vs curl+fsync+sha256 {best_archive / best_sync:.2f}x")
-    print(f"memory: RSS {baseline / MiB:.1f} MiB before, peak {peak / MiB:.1f} MiB while "
-          f"archiving {size / GiB:.2f} GiB (+{(peak - baseline) / MiB:.1f} MiB)")
+    print(
+        f"best: curl {best_curl / MiB:.1f} MiB/s, archiver {best_archive / MiB:.1f} MiB/s, "
+        f"ratio {best_archive / best_curl:.2f}x (target >= 0.80x); "
+        f"vs curl+fsync+sha256 {best_archive / best_sync:.2f}x"
+    )
+    print(
+        f"memory: RSS {baseline / MiB:.1f} MiB before, peak {peak / MiB:.1f} MiB while "
+        f"archiving {size / GiB:.2f} GiB (+{(peak - baseline) / MiB:.1f} MiB)"
+    )
     print(f"sha256 {'matches' if digest == expected else 'DIFFERS FROM'} the simulator's content")
     print(f"load average after: {' '.join(f'{load:.2f}' for load in os.getloadavg())}")
 

@@ -118,8 +118,7 @@ def main() -> None:
             f"{stored / elapsed:,.0f} artifacts/s, {stored} artifacts stored"
         )
         print(
-            f"peak memory: {peak_rss_mib():.0f} MiB resident "
-            f"({rss_before:.0f} MiB before the sync)"
+            f"peak memory: {peak_rss_mib():.0f} MiB resident ({rss_before:.0f} MiB before the sync)"
         )
         hours = minimum / 3500
         print(

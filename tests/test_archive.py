@@ -35,7 +35,6 @@ def sha256_of(path: Path) -> str:
 
 @pytest.mark.django_db
 class ArchiveTests:
-
     def test_archived_files_are_byte_identical_to_what_was_served(
         self, simulator, asc_client, archive_root
     ):
@@ -277,7 +276,6 @@ HOSTILE = [
 
 @pytest.mark.django_db
 class SafePathTests:
-
     @pytest.mark.parametrize("value", HOSTILE)
     def test_no_id_or_name_can_leave_the_archive_root(self, tmp_path, value):
         root = tmp_path / "root"
@@ -336,7 +334,6 @@ class SafePathTests:
 
 @pytest.mark.django_db
 class SyncThenArchiveTests:
-
     def test_everything_a_sync_mirrors_can_be_archived_byte_for_byte(
         self, simulator, asc_client, archive_root
     ):
@@ -378,7 +375,6 @@ class RenamingClient:
 
 @pytest.mark.django_db
 class HostileIdTests:
-
     @pytest.mark.parametrize("hostile_id", ["../../escaped", "sub/dir"])
     def test_a_download_in_progress_stays_inside_the_archive_root(
         self, simulator, asc_client, archive_root, tmp_path, hostile_id

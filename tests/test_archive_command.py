@@ -35,7 +35,6 @@ def run(*args):
 
 @pytest.mark.django_db
 class ArchiveCommandTests:
-
     def test_archives_the_chosen_type_and_prints_a_summary(self, configured, simulator):
         rows = mirror(finished_artifacts(simulator, 10))
         logs = [row for row in rows if row.file_type == "LOG_BUNDLE"]
@@ -122,7 +121,6 @@ class ArchiveCommandTests:
 
 @pytest.mark.django_db
 class ArchiveAdminActionTests:
-
     def test_archive_selected_archives_exactly_the_selected_rows(
         self, configured, simulator, client
     ):

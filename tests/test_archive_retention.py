@@ -56,7 +56,6 @@ def names(records):
 
 @pytest.mark.django_db
 class RetentionTests:
-
     def test_keeps_the_last_n_runs_per_workflow_and_type(self, root):
         workflow, other = make_workflow(), make_workflow()
         old, middle, new = (run_with(workflow, days, types=("ARCHIVE",)) for days in (3, 2, 1))
@@ -164,7 +163,6 @@ class RetentionTests:
 
 @pytest.mark.django_db
 class ArchiveSummaryTests:
-
     def test_counts_archived_lost_and_expired_upstream_but_safe(self, root):
         safe, gone_safe, lost, never = (make_artifact(file_size=1000) for _ in range(4))
         archived(safe, root, size=1000)

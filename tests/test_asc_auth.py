@@ -20,7 +20,6 @@ def claims(token: str, public_pem: str) -> dict:
 
 
 class TokenProviderTests:
-
     def test_team_key_token_carries_issuer_kid_and_audience(self, asc_key):
         provider = TokenProvider("KEY123", asc_key.private_pem, "issuer-1")
         token = provider.token()
@@ -85,7 +84,6 @@ class TokenProviderTests:
 
 
 class FromSettingsTests:
-
     def test_reads_the_key_file_named_by_asc_private_key_path(self, asc_key, tmp_path):
         path = tmp_path / "AuthKey_K.p8"
         path.write_text(asc_key.private_pem)

@@ -62,7 +62,6 @@ def free_port() -> int:
 
 
 class PaginationTests:
-
     @pytest.fixture
     def big_simulator(self, asc_key):
         server = start_simulator(asc_key, seed=4, runs=1500)
@@ -195,7 +194,6 @@ class StatusSession(requests.Session):
 
 
 class RetryAfterTests:
-
     def test_a_503_with_retry_after_waits_as_told(self):
         sleeps = Sleeps()
         session = StatusSession(503, {"Retry-After": "7"}, failures=1)
@@ -207,16 +205,13 @@ class RetryAfterTests:
     def test_a_download_told_to_come_back_in_an_hour_fails_now(self, status):
         sleeps = Sleeps()
         session = StatusSession(status, {"Retry-After": "3600"})
-        client = AscClient(
-            "http://sim", ScriptedTokens(), download_session=session, sleep=sleeps
-        )
+        client = AscClient("http://sim", ScriptedTokens(), download_session=session, sleep=sleeps)
         with pytest.raises(AscError):
             client.open_download("http://cdn.example/a.zip?sig=s")
         assert sum(sleeps) <= 60
 
 
 class ResourceTests:
-
     def test_products_workflows_actions_and_artifacts(self, simulator, asc_client):
         dataset = simulator.dataset
         product = dataset.products[0]
@@ -262,7 +257,6 @@ class ResourceTests:
 
 
 class FaultRecoveryTests:
-
     @pytest.mark.parametrize(
         "kind", ["401", "429", "429-retry-after", "500", "503", "reset", "truncate", "invalid-json"]
     )
@@ -323,7 +317,6 @@ class FaultRecoveryTests:
 
 
 class AuthenticationTests:
-
     def test_token_is_reused_across_many_calls(self, simulator, asc_client):
         product = simulator.dataset.products[0]
         list(asc_client.products())
@@ -395,7 +388,6 @@ class FakeClock:
 
 
 class TransportTests:
-
     def test_unreachable_host_is_a_clear_error(self, asc_tokens):
         sleeps = Sleeps()
         port = free_port()
@@ -422,7 +414,6 @@ class TransportTests:
 
 
 class DownloadTests:
-
     def test_download_streams_the_artifact_without_authorization(self, simulator, asc_client):
         artifact = simulator.dataset.all_visible_artifacts()[0]
         fresh = asc_client.artifact(artifact.id)
@@ -468,9 +459,7 @@ class DownloadTests:
     @pytest.mark.parametrize(
         "url", ["ftp://cdn.example/a.zip?sig=SECRET", "cdn.example/a.zip?sig=SECRET", "http://[::1"]
     )
-    def test_an_unusable_download_url_is_a_transport_error_without_the_url(
-        self, asc_client, url
-    ):
+    def test_an_unusable_download_url_is_a_transport_error_without_the_url(self, asc_client, url):
         with pytest.raises(TransportError) as caught:
             asc_client.open_download(url)
         shown = "".join(traceback.format_exception(caught.value))  # what a traceback prints
@@ -487,7 +476,6 @@ class DownloadTests:
 
 @needs_examples
 class AppleExampleTests:
-
     def load(self, name):
         return json.loads((EXAMPLES / name).read_text())
 
@@ -529,7 +517,6 @@ class AppleExampleTests:
 
 
 class FromSettingsTests:
-
     def test_builds_a_working_client_from_settings_values(self, simulator, asc_key):
         client = AscClient.from_settings_values(
             simulator.base_url, SIM_KEY_ID, SIM_ISSUER_ID, None, asc_key.private_pem

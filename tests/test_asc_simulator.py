@@ -79,7 +79,6 @@ def first(simulator, kind):
 
 @needs_spec
 class DocumentSchemaTests:
-
     @pytest.mark.parametrize(
         ("path", "params", "schema"),
         [
@@ -168,7 +167,6 @@ def unsigned_token(**claims) -> str:
 
 
 class QueryParameterTests:
-
     def test_limit_outside_1_to_200_is_parameter_error_invalid(self, simulator, asc_tokens):
         for limit in (0, 201, "x"):
             response = api(simulator, asc_tokens, "/v1/ciProducts", limit=limit)
@@ -235,7 +233,6 @@ class QueryParameterTests:
 
 
 class TokenVerificationTests:
-
     def sign(self, key_pem, lifetime=600, kid=SIM_KEY_ID, **claims):
         now = int(time.time())
         payload = {
@@ -305,7 +302,6 @@ class TokenVerificationTests:
 
 
 class BudgetTests:
-
     def test_every_response_reports_the_hourly_budget_and_429_once_spent(
         self, simulator, asc_tokens
     ):
@@ -332,7 +328,6 @@ class BudgetTests:
 
 
 class DatasetTests:
-
     def test_same_seed_gives_the_same_account(self):
         one, two = Dataset(seed=5, runs=40), Dataset(seed=5, runs=40)
         assert sorted(one.artifacts) == sorted(two.artifacts)
@@ -398,7 +393,6 @@ class DatasetTests:
 
 
 class DownloadTests:
-
     def fresh_url(self, simulator, asc_tokens, artifact):
         document = api(simulator, asc_tokens, f"/v1/ciArtifacts/{artifact.id}").json()
         return document["data"]["attributes"]["downloadUrl"]
@@ -438,7 +432,6 @@ class DownloadTests:
 
 
 class FaultTests:
-
     @pytest.mark.parametrize(("kind", "status"), [("429", 429), ("500", 500), ("503", 503)])
     def test_status_faults(self, simulator, asc_tokens, kind, status):
         simulator.faults.inject(kind)

@@ -28,7 +28,6 @@ def manage(*args, **kwargs):
 
 
 class AscSimulatorCommandTests:
-
     def test_serves_a_verified_api_until_sigterm(self, asc_key, tmp_path):
         public_key = tmp_path / "public.pem"
         public_key.write_text(asc_key.public_pem)

@@ -55,7 +55,6 @@ class RollupTests(TestCase):
         self.assertEqual(stats.totals(f), {"count": 2, "bytes": 13})
         self.assertEqual(ArtifactDailyTotal.objects.filter(day=date(2026, 9, 1)).count(), 2)
 
-
     def test_days_named_by_a_writer_that_moved_artifacts_are_recounted(self):
         workflow = make_workflow()
         run = run_with(workflow, 1, datetime(2026, 11, 2, tzinfo=UTC), ARCHIVE=10)

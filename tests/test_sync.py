@@ -48,14 +48,19 @@ def settled(asc_key):
 def _mirror_snapshot():
     """Every row the sync may write, but the record of passes."""
     models = [
-        CiProduct, CiWorkflow, CiBuildRun, CiBuildAction, CiArtifact, ProductSyncState,
-        ArtifactDailyTotal, SyncLock,
+        CiProduct,
+        CiWorkflow,
+        CiBuildRun,
+        CiBuildAction,
+        CiArtifact,
+        ProductSyncState,
+        ArtifactDailyTotal,
+        SyncLock,
     ]
     return {model.__name__: list(model.objects.order_by("pk").values()) for model in models}
 
 
 class FirstSyncTests:
-
     def test_first_sync_copies_every_artifact_with_its_size_type_and_parents(
         self, simulator, asc_tokens
     ):
@@ -87,7 +92,6 @@ class FirstSyncTests:
 
 
 class IncrementalSyncTests:
-
     def test_second_sync_without_changes_costs_a_call_per_product_and_workflow_page(
         self, settled, asc_tokens
     ):
@@ -154,7 +158,6 @@ class IncrementalSyncTests:
 
 
 class UpstreamChangeTests:
-
     def test_a_run_that_vanishes_upstream_is_kept_and_marked_gone(self, settled, asc_tokens):
         client = fast_client(settled, asc_tokens)
         sync(client=client, reserve=0)
@@ -176,9 +179,7 @@ class UpstreamChangeTests:
         assert run.gone == 1 + len(vanished.actions) + row.artifacts.count()
         assert_mirror_matches(dataset)
 
-    def test_a_dry_run_counts_vanished_runs_as_gone_and_writes_nothing(
-        self, settled, asc_tokens
-    ):
+    def test_a_dry_run_counts_vanished_runs_as_gone_and_writes_nothing(self, settled, asc_tokens):
         client = fast_client(settled, asc_tokens)
         sync(client=client, reserve=0)
         dataset = settled.dataset
@@ -267,7 +268,6 @@ class UpstreamChangeTests:
 
 
 class BudgetTests:
-
     def test_budget_limited_first_sync_completes_over_passes_without_a_429(
         self, settled, asc_tokens
     ):
@@ -318,7 +318,6 @@ class BudgetTests:
 
 
 class FaultTests:
-
     def test_repeated_passes_under_faults_converge_exactly(self, asc_key, asc_tokens):
         server = _simulator(asc_key, runs=60)
         try:
@@ -349,7 +348,6 @@ class FaultTests:
 
 
 class BackfillTests:
-
     def test_backfill_across_pages_resumes_where_the_last_pass_stopped(
         self, settled, asc_tokens, monkeypatch
     ):

@@ -34,7 +34,6 @@ def _key_settings(simulator, private_pem):
 
 
 class SyncCommandTests:
-
     def test_a_pass_prints_quiet_lines_and_a_summary_when_not_on_a_terminal(
         self, simulator, asc_key
     ):
@@ -193,7 +192,6 @@ def _stored_artifacts(database):
 
 
 class SyncProcessTests:
-
     def test_a_pass_killed_mid_way_and_run_again_converges(self, project, simulator):
         env, database = project
         simulator.faults.latency = 0.01  # slow enough to be killed mid-way

@@ -24,7 +24,6 @@ def _dead_pid():
 
 
 class LeaseTests:
-
     def test_a_sync_while_another_holds_the_lease_does_nothing_and_says_why(
         self, simulator, asc_tokens, monkeypatch
     ):
@@ -70,9 +69,7 @@ class LeaseTests:
         with pytest.raises(locks.LockLost):
             held.renew()
 
-    def test_an_expired_lease_renewed_by_its_holder_meanwhile_is_not_taken_over(
-        self, monkeypatch
-    ):
+    def test_an_expired_lease_renewed_by_its_holder_meanwhile_is_not_taken_over(self, monkeypatch):
         holder = locks.Lease("product-3", ttl=timedelta(seconds=-1))  # expired at once
         holder.acquire()
         holder.ttl = timedelta(minutes=15)
@@ -138,7 +135,6 @@ class LeaseTests:
 
 @pytest.mark.django_db(transaction=True)
 class ConcurrentSyncTests:
-
     def test_two_syncs_started_together_leave_one_exact_copy(self, simulator, asc_tokens):
         from django.db import connection
 

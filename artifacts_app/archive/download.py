@@ -222,9 +222,7 @@ class _Sink:
 
 def _cut_message(received: int, expected: int | None) -> str:
     if expected is not None and received > expected:
-        return (
-            f"download sent {received:,} bytes but Apple announced {expected:,}; not archived"
-        )
+        return f"download sent {received:,} bytes but Apple announced {expected:,}; not archived"
     of = f" of {expected:,}" if expected is not None else ""
     return f"download cut off after {received:,}{of} bytes; run again to retry it"
 

@@ -96,9 +96,7 @@ def candidates(
         reasons |= Q(pk__in=ranked.values("pk"))
     if policy.log_days is not None:
         cutoff = (now or timezone.now()) - timedelta(days=policy.log_days)
-        reasons |= Q(
-            artifact__file_type=FileType.LOG_BUNDLE, artifact__run_created_date__lt=cutoff
-        )
+        reasons |= Q(artifact__file_type=FileType.LOG_BUNDLE, artifact__run_created_date__lt=cutoff)
     return (
         archived.filter(reasons)
         .exclude(protected(policy))

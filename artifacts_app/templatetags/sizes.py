@@ -7,6 +7,7 @@ from ..units import format_bytes
 
 register = template.Library()
 
+
 @register.filter
 def human_bytes(value):
     return format_bytes(value)

@@ -45,36 +45,81 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--file-type", action="append", default=[], metavar="TYPE",
-                            help="only this file type, e.g. ARCHIVE (repeatable)")
-        parser.add_argument("--product", action="append", default=[], metavar="ID",
-                            help="only this product's App Store Connect id (repeatable)")
-        parser.add_argument("--workflow", action="append", default=[], metavar="ID",
-                            help="only this workflow's App Store Connect id (repeatable)")
-        parser.add_argument("--since", metavar="YYYY-MM-DD",
-                            help="only runs created on or after this day (UTC)")
-        parser.add_argument("--until", metavar="YYYY-MM-DD",
-                            help="only runs created on or before this day (UTC)")
-        parser.add_argument("--dry-run", action="store_true",
-                            help="list what would be downloaded (or deleted) and stop")
-        parser.add_argument("--concurrency", type=int, default=2, metavar="N",
-                            help="downloads at once (default 2, at most 16)")
+        parser.add_argument(
+            "--file-type",
+            action="append",
+            default=[],
+            metavar="TYPE",
+            help="only this file type, e.g. ARCHIVE (repeatable)",
+        )
+        parser.add_argument(
+            "--product",
+            action="append",
+            default=[],
+            metavar="ID",
+            help="only this product's App Store Connect id (repeatable)",
+        )
+        parser.add_argument(
+            "--workflow",
+            action="append",
+            default=[],
+            metavar="ID",
+            help="only this workflow's App Store Connect id (repeatable)",
+        )
+        parser.add_argument(
+            "--since", metavar="YYYY-MM-DD", help="only runs created on or after this day (UTC)"
+        )
+        parser.add_argument(
+            "--until", metavar="YYYY-MM-DD", help="only runs created on or before this day (UTC)"
+        )
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="list what would be downloaded (or deleted) and stop",
+        )
+        parser.add_argument(
+            "--concurrency",
+            type=int,
+            default=2,
+            metavar="N",
+            help="downloads at once (default 2, at most 16)",
+        )
         mode = parser.add_mutually_exclusive_group()
-        mode.add_argument("--verify", action="store_true",
-                          help="re-hash archived files; exit non-zero if any is missing or changed")
-        mode.add_argument("--retention", action="store_true",
-                          help="delete archived files the retention policy lets go")
-        parser.add_argument("--keep-last", type=_count, default=DEFAULT_KEEP_LAST, metavar="N",
-                            help=f"retention: keep the last N runs per workflow and file type "
-                                 f"(default {DEFAULT_KEEP_LAST})")
-        parser.add_argument("--keep-ref", action="append", metavar="PATTERN",
-                            help="retention: keep runs on this branch; a trailing * matches a "
-                                 f"prefix (repeatable; default {', '.join(DEFAULT_KEEP_REFS)})")
-        parser.add_argument("--no-keep-tags", action="store_true",
-                            help="retention: let runs built from tags go too")
-        parser.add_argument("--log-days", type=_count, default=DEFAULT_LOG_DAYS, metavar="N",
-                            help=f"retention: delete log bundles older than N days "
-                                 f"(default {DEFAULT_LOG_DAYS})")
+        mode.add_argument(
+            "--verify",
+            action="store_true",
+            help="re-hash archived files; exit non-zero if any is missing or changed",
+        )
+        mode.add_argument(
+            "--retention",
+            action="store_true",
+            help="delete archived files the retention policy lets go",
+        )
+        parser.add_argument(
+            "--keep-last",
+            type=_count,
+            default=DEFAULT_KEEP_LAST,
+            metavar="N",
+            help=f"retention: keep the last N runs per workflow and file type "
+            f"(default {DEFAULT_KEEP_LAST})",
+        )
+        parser.add_argument(
+            "--keep-ref",
+            action="append",
+            metavar="PATTERN",
+            help="retention: keep runs on this branch; a trailing * matches a "
+            f"prefix (repeatable; default {', '.join(DEFAULT_KEEP_REFS)})",
+        )
+        parser.add_argument(
+            "--no-keep-tags", action="store_true", help="retention: let runs built from tags go too"
+        )
+        parser.add_argument(
+            "--log-days",
+            type=_count,
+            default=DEFAULT_LOG_DAYS,
+            metavar="N",
+            help=f"retention: delete log bundles older than N days (default {DEFAULT_LOG_DAYS})",
+        )
 
     def handle(self, *args, **options):
         selection = Selection(
@@ -111,9 +156,7 @@ class Command(BaseCommand):
         for job in work.jobs:
             size = human_bytes(job.file_size) if job.file_size is not None else "size unknown"
             self.stdout.write(f"would archive {job.label}, {size} -> {job.name}")
-        self.stdout.write(
-            f"dry run: {work.count} artifacts to archive, {human_bytes(work.bytes)}"
-        )
+        self.stdout.write(f"dry run: {work.count} artifacts to archive, {human_bytes(work.bytes)}")
 
     def verify(self, selection):
         try:

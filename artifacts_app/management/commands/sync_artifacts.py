@@ -16,28 +16,40 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--product", action="append", default=[], metavar="ID",
+            "--product",
+            action="append",
+            default=[],
+            metavar="ID",
             help="App Store Connect id of a product to sync (repeatable); default: all.",
         )
         parser.add_argument(
-            "--full", action="store_true",
+            "--full",
+            action="store_true",
             help="Re-walk every build run instead of only new and unfinished ones.",
         )
         parser.add_argument(
-            "--dry-run", action="store_true",
+            "--dry-run",
+            action="store_true",
             help="Walk the API and count what would change, without writing mirror rows.",
         )
         parser.add_argument(
-            "--reserve", type=int, default=None, metavar="CALLS",
+            "--reserve",
+            type=int,
+            default=None,
+            metavar="CALLS",
             help="Calls of the hourly budget to leave for other tools "
             "(default: SYNC_RESERVE_CALLS).",
         )
         parser.add_argument(
-            "--loop", action="store_true",
+            "--loop",
+            action="store_true",
             help="Keep syncing, one pass every --interval seconds, until SIGTERM or SIGINT.",
         )
         parser.add_argument(
-            "--interval", type=int, default=900, metavar="SECONDS",
+            "--interval",
+            type=int,
+            default=900,
+            metavar="SECONDS",
             help="Seconds to wait between passes with --loop (default: 900).",
         )
 
@@ -128,8 +140,10 @@ class _Progress:
 
     def __call__(self, event):
         if self.tty:
-            remaining = "" if event.rate_limit_remaining is None else (
-                f", {event.rate_limit_remaining} calls left this hour"
+            remaining = (
+                ""
+                if event.rate_limit_remaining is None
+                else (f", {event.rate_limit_remaining} calls left this hour")
             )
             line = (
                 f"\r{_clip(event.product)}: {event.phase}: {event.runs} runs fetched, "
@@ -157,8 +171,8 @@ def _clip(name, limit=40):
 
 def _summary(run):
     duration = run.duration.total_seconds() if run.duration else 0.0
-    remaining = "" if run.rate_limit_remaining is None else (
-        f", {run.rate_limit_remaining} left this hour"
+    remaining = (
+        "" if run.rate_limit_remaining is None else (f", {run.rate_limit_remaining} left this hour")
     )
     prefix = "dry run " if run.dry_run else ""
     line = (
