@@ -156,6 +156,19 @@ class ArchiveTests:
         assert files_under(archive_root) == []
         assert archive(asc_client).archived == 1
 
+    def test_a_download_refused_for_one_file_does_not_stop_the_others(
+        self, simulator, asc_client, archive_root
+    ):
+        mirror(finished_artifacts(simulator, 3))
+        simulator.faults.inject("download-410")
+
+        first = archive(asc_client)
+
+        assert not first.fatal
+        assert (first.archived, first.failed) == (2, 1)
+        assert "download refused with HTTP 410" in first.problems[0]
+        assert archive(asc_client).archived == 1
+
     def test_an_artifact_gone_upstream_is_recorded_lost_and_not_retried(
         self, simulator, asc_client, archive_root
     ):

@@ -19,7 +19,13 @@ import urllib3
 from django.core.files.storage import Storage
 
 from ..asc.client import AscClient
-from ..asc.errors import ExpiredDownloadError, NotFoundError, ServerError, TransportError
+from ..asc.errors import (
+    AscError,
+    ExpiredDownloadError,
+    NotFoundError,
+    ServerError,
+    TransportError,
+)
 from .paths import safe_component
 from .storage import (
     ArchiveError,
@@ -91,6 +97,11 @@ def fetch(
             return Outcome(job, LOST, error="404 on download: expired upstream")
         except (TransportError, ServerError) as exc:
             return Outcome(job, FAILED, error=str(exc), url_refreshes=refreshes)
+        except AscError as exc:
+            # Any other refusal by the download host concerns this file only (the API key
+            # is not involved): the others go on, and the next run tries this one again.
+            error = f"download refused with HTTP {exc.status}; the next run tries again"
+            return Outcome(job, FAILED, error=error, url_refreshes=refreshes)
         with response:
             return _stream_and_store(response, job, expected, storage, progress, refreshes)
     return Outcome(

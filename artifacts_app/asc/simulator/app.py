@@ -967,6 +967,8 @@ class SimulatorApp:
             return self._plain(start_response, 500, "Internal error")
         if fault == "expired":  # as if the URL's time ran out between fetching and using it
             return self._plain(start_response, 403, "Request has expired")
+        if fault == "410":  # a storage host refusing one file for a reason of its own
+            return self._plain(start_response, 410, "Gone")
         size = artifact.file_size
         start_response(
             "200 OK",

@@ -8,7 +8,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 API_FAULTS = ("401", "429", "429-retry-after", "500", "503", "reset", "truncate", "invalid-json")
-DOWNLOAD_FAULTS = ("cut", "reset", "500", "expired")
+DOWNLOAD_FAULTS = ("cut", "reset", "500", "expired", "410")
 
 
 @dataclass
