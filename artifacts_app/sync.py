@@ -224,9 +224,10 @@ def _refresh_rollup(state: _Pass) -> None:
     """Bring the dashboard's daily totals up to date with what this pass wrote.
 
     New artifacts are found by the rollup itself; changed ones need their days named, and
-    only this pass knows them, so it does this however it ends."""
+    only this pass knows them, so it does this however it ends. A pass killed outright
+    cannot: a full pass therefore recounts every day, mending whatever such a pass left."""
     if not state.dry_run:
-        stats.refresh_rollup(days=state.touched_days)
+        stats.refresh_rollup(rebuild=state.full, days=state.touched_days)
 
 
 def _finish(run: SyncRun, state: _Pass, status: str, error: str, calls: int) -> None:

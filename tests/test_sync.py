@@ -156,6 +156,18 @@ class IncrementalSyncTests:
             settled.dataset.products
         )
 
+    def test_full_sync_mends_daily_totals_a_killed_pass_left_wrong(self, settled, asc_tokens):
+        client = fast_client(settled, asc_tokens)
+        sync(client=client, reserve=0)
+        # What a pass killed after moving artifacts but before recounting their days leaves:
+        ArtifactDailyTotal.objects.filter(pk=ArtifactDailyTotal.objects.first().pk).delete()
+
+        sync(client=client, full=True, reserve=0)
+
+        rolled = ArtifactDailyTotal.objects.aggregate(n=Sum("count"), b=Sum("bytes"))
+        stored = CiArtifact.objects.aggregate(n=Count("id"), b=Sum("file_size"))
+        assert (rolled["n"], rolled["b"]) == (stored["n"], stored["b"])
+
 
 class UpstreamChangeTests:
     def test_a_run_that_vanishes_upstream_is_kept_and_marked_gone(self, settled, asc_tokens):
