@@ -4,16 +4,17 @@ from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_not_required
 from django.core.paginator import EmptyPage, Paginator
-from django.http import JsonResponse, QueryDict, StreamingHttpResponse
+from django.db.models import Prefetch
+from django.http import FileResponse, Http404, JsonResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from . import stats
-from .archive import archive_summary
+from .archive import archive_storage, archive_summary, download_name
 from .filters import PRESET_DAYS, FilterError, parse_filters, today_utc
 from .health import sync_health
-from .models import CiArtifact, CiBuildRun, CiProduct, CiWorkflow, FileType
+from .models import ArchivedArtifact, CiArtifact, CiBuildRun, CiProduct, CiWorkflow, FileType
 
 API_PAGE_SIZE = 100
 CSV_COLUMNS = [
@@ -98,7 +99,9 @@ def workflow_detail(request, asc_id):
 @require_GET
 def run_detail(request, asc_id):
     run = get_object_or_404(CiBuildRun.objects.select_related("workflow", "product"), asc_id=asc_id)
-    actions = run.actions.order_by("name", "id").prefetch_related("artifacts")
+    actions = run.actions.order_by("name", "id").prefetch_related(
+        Prefetch("artifacts", queryset=CiArtifact.objects.select_related("archive"))
+    )
     previous = (
         CiBuildRun.objects.filter(workflow_id=run.workflow_id, number__lt=run.number)
         .order_by("-number")
@@ -120,6 +123,24 @@ def run_detail(request, asc_id):
         "delta": total - previous_total if previous_total is not None else None,
     }
     return render(request, "artifacts/run.html", context)
+
+
+@require_GET
+def archived_file(request, asc_id):
+    """An artifact's copy from our archive storage, under Apple's file name."""
+    record = get_object_or_404(
+        ArchivedArtifact.objects.select_related("artifact"),
+        artifact__asc_id=asc_id,
+        status=ArchivedArtifact.Status.ARCHIVED,
+    )
+    try:
+        handle = archive_storage().open(record.path, "rb")
+    except OSError:
+        raise Http404(
+            "The archived file is missing; `archive_artifacts --verify` finds such files."
+        ) from None
+    name = download_name(record.artifact.file_name, fallback=f"{record.artifact.asc_id}.zip")
+    return FileResponse(handle, as_attachment=True, filename=name)
 
 
 @require_GET

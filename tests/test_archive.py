@@ -4,6 +4,7 @@ import errno
 import hashlib
 import os
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 
@@ -415,3 +416,48 @@ class HostileIdTests:
         assert seen and all(path.is_relative_to(archive_root / ".incoming") for path in seen)
         (stored,) = files_under(archive_root)
         assert sha256_of(stored) == expected_sha256(sim.id, sim.file_size)
+
+
+class ArchivedDownloadTests:
+    """Getting a kept artifact back from the dashboard, after Apple may have dropped it."""
+
+    def test_a_kept_artifact_downloads_byte_for_byte_under_apples_name(
+        self, simulator, asc_client, archive_root, client, django_user_model
+    ):
+        (sim,) = finished_artifacts(simulator, 1)
+        (row,) = mirror([sim])
+        archive(asc_client)
+        client.force_login(django_user_model.objects.create_user("dana"))
+
+        response = client.get(f"/artifacts/{row.asc_id}/download")
+
+        assert response.status_code == 200
+        body = b"".join(response.streaming_content)
+        assert hashlib.sha256(body).hexdigest() == expected_sha256(sim.id, sim.file_size)
+        assert "attachment" in response["Content-Disposition"]
+        assert sim.file_name.rsplit("/", 1)[-1] in unquote(response["Content-Disposition"])
+        run_page = client.get(f"/runs/{row.build_run.asc_id}/").content.decode()
+        assert f'href="/artifacts/{row.asc_id}/download"' in run_page
+
+    def test_a_hostile_name_is_reduced_to_a_plain_file_name(
+        self, simulator, asc_client, archive_root, client, django_user_model
+    ):
+        (sim,) = finished_artifacts(simulator, 1)
+        (row,) = mirror([sim])
+        archive(asc_client)
+        row.file_name = "../../etc/pass\x00wd\r\nSet-Cookie: x=1"
+        row.save()
+        client.force_login(django_user_model.objects.create_user("dana"))
+
+        disposition = client.get(f"/artifacts/{row.asc_id}/download")["Content-Disposition"]
+
+        assert "/" not in unquote(disposition) and "\n" not in disposition
+        assert "\x00" not in unquote(disposition)
+
+    def test_an_artifact_not_kept_here_is_not_found(self, simulator, client, django_user_model):
+        (row,) = mirror(finished_artifacts(simulator, 1))
+        client.force_login(django_user_model.objects.create_user("dana"))
+
+        assert client.get(f"/artifacts/{row.asc_id}/download").status_code == 404
+        run_page = client.get(f"/runs/{row.build_run.asc_id}/").content.decode()
+        assert "not archived" in run_page

@@ -5,10 +5,11 @@
 - `verify_archive(selection)`: re-hash archived files; report missing and changed ones.
 - `apply_retention(policy, dry_run=...)`: delete what the retention policy lets go.
 - `archive_summary()`: figures for the dashboard.
+- `download_name()`: Apple's file name, safe to hand back to a browser.
 """
 
 from .download import Job, Outcome
-from .paths import storage_name
+from .paths import download_name, storage_name
 from .progress import Progress
 from .retention import RetentionPolicy, RetentionReport, apply_retention, candidates
 from .selection import Selection
@@ -33,6 +34,7 @@ __all__ = [
     "archive_storage",
     "archive_summary",
     "candidates",
+    "download_name",
     "pending",
     "plan",
     "storage_name",

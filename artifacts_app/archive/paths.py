@@ -56,3 +56,14 @@ def printable(text: str, limit: int = 80) -> str:
     """Apple's text made safe for one terminal line: no control characters, bounded length."""
     cleaned = "".join(ch if ch.isprintable() else "?" for ch in text)
     return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
+
+
+def download_name(file_name: str, fallback: str) -> str:
+    """Apple's file name for a `Content-Disposition`: its last path part, printable, bounded.
+
+    Browsers also strip paths, but the name must not carry a separator, a control character
+    or a NUL to any client; `fallback` stands in when nothing usable is left.
+    """
+    leaf = re.split(r"[/\\]", file_name or "")[-1]
+    cleaned = "".join(ch for ch in leaf if ch.isprintable()).strip().lstrip(".")
+    return cleaned[:200] or fallback
