@@ -39,11 +39,16 @@ def per_product_locks() -> bool:
     return connection.vendor != "sqlite"
 
 
+def process_id() -> str:
+    """This process as `host:pid`, the form `holder_is_dead()` can check."""
+    return f"{socket.gethostname()[:120]}:{os.getpid()}"
+
+
 def _owner_id() -> str:
-    return f"{socket.gethostname()[:120]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+    return f"{process_id()}:{uuid.uuid4().hex[:12]}"
 
 
-def _holder_is_dead(owner: str) -> bool:
+def holder_is_dead(owner: str) -> bool:
     """True when the owner is a process on this machine that no longer exists."""
     host, _, rest = owner.partition(":")
     pid_text = rest.partition(":")[0]
@@ -76,7 +81,7 @@ class Lease:
             not current.owner
             or current.expires_at is None
             or current.expires_at <= now
-            or _holder_is_dead(current.owner)
+            or holder_is_dead(current.owner)
         )
         if not free:
             raise LockBusy(self._busy_message(current))

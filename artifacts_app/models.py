@@ -253,6 +253,9 @@ class SyncRun(models.Model):
     api_calls = models.PositiveIntegerField(default=0)
     rate_limit_remaining = models.PositiveIntegerField(null=True, blank=True)
     error = models.TextField(blank=True)
+    # The process doing the pass (`host:pid`), so a pass whose process was killed can be
+    # told apart from one still running.
+    owner = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["-started_at"]

@@ -189,8 +189,12 @@ def sync(
 def _record_pass(state: _Pass, product_ids: list[str]) -> SyncRun:
     client = state.client
     calls_before = client.calls
+    _close_abandoned_passes()
     run = SyncRun.objects.create(
-        full=state.full, dry_run=state.dry_run, products=",".join(product_ids)[:500]
+        full=state.full,
+        dry_run=state.dry_run,
+        products=",".join(product_ids)[:500],
+        owner=locks.process_id(),
     )
     started = time.monotonic()
     status, error = SyncRun.Status.SUCCEEDED, ""
@@ -228,6 +232,18 @@ def _refresh_rollup(state: _Pass) -> None:
     cannot: a full pass therefore recounts every day, mending whatever such a pass left."""
     if not state.dry_run:
         stats.refresh_rollup(rebuild=state.full, days=state.touched_days)
+
+
+def _close_abandoned_passes() -> None:
+    """Passes left "running" by a process that no longer exists on this machine (killed)
+    are recorded as failed, so the history and /healthz tell the truth about them."""
+    running = SyncRun.objects.filter(status=SyncRun.Status.RUNNING).exclude(owner="")
+    dead = [run.pk for run in running.only("pk", "owner") if locks.holder_is_dead(run.owner)]
+    SyncRun.objects.filter(pk__in=dead, status=SyncRun.Status.RUNNING).update(
+        status=SyncRun.Status.FAILED,
+        error="the sync process ended before the pass finished (killed?); later passes continue",
+        finished_at=timezone.now(),
+    )
 
 
 def _finish(run: SyncRun, state: _Pass, status: str, error: str, calls: int) -> None:

@@ -214,6 +214,12 @@ class SyncProcessTests:
         assert len(stored) == len(set(stored))  # no duplicates
         expected = {row[:8] for row in upstream_artifacts(simulator.dataset)}
         assert set(stored) == expected
+        with sqlite3.connect(database) as db:
+            passes = db.execute(
+                "SELECT status, error FROM artifacts_app_syncrun ORDER BY started_at"
+            ).fetchall()
+        assert [status for status, _error in passes] == ["failed", "succeeded"]
+        assert "ended before the pass finished" in passes[0][1]
 
     def test_a_wrong_key_exits_non_zero_with_one_line_and_no_traceback(self, project, simulator):
         env, _database = project
