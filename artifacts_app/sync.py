@@ -693,7 +693,11 @@ _MAX_LENGTHS: dict[type, dict[str, int]] = {}
 
 
 def _fit(model, values: dict[str, Any]) -> dict[str, Any]:
-    """Cut strings to their column's length: PostgreSQL refuses longer ones."""
+    """Make Apple's strings storable: PostgreSQL refuses NUL characters and strings longer
+    than their column, so a NUL becomes U+FFFD and a long string is cut."""
+    for name, value in values.items():
+        if isinstance(value, str) and "\x00" in value:
+            values[name] = value.replace("\x00", "\ufffd")
     limits = _MAX_LENGTHS.get(model)
     if limits is None:
         limits = {

@@ -17,7 +17,7 @@ from artifacts_app.models import (
     SyncRun,
 )
 from artifacts_app.sync import sync
-from tests.simulator_fixtures import SIM_ISSUER_ID, SIM_KEY_ID
+from tests.simulator_fixtures import SIM_ISSUER_ID, SIM_KEY_ID, start_simulator
 from tests.sync_helpers import (
     assert_mirror_matches,
     fast_client,
@@ -387,3 +387,19 @@ class BackfillTests:
             dataset.products
         )
         assert_mirror_matches(dataset)
+
+
+class HostileNameTests:
+    def test_names_with_markup_paths_and_a_nul_are_stored_as_text(self, asc_key, asc_tokens):
+        server = start_simulator(asc_key, seed=11, runs=30, hostile_names=True)
+        try:
+            run = sync(client=fast_client(server, asc_tokens), reserve=0)
+            upstream = {a.file_name for a in server.dataset.all_visible_artifacts()}
+        finally:
+            server.stop()
+
+        assert run.status == SyncRun.Status.SUCCEEDED, run.error
+        assert any("\x00" in name for name in upstream), "the dataset should carry a NUL"
+        stored = set(CiArtifact.objects.values_list("file_name", flat=True))
+        assert {name.replace("\x00", "\ufffd") for name in upstream} <= stored
+        assert "<script>alert(1)</script>.zip" in stored

@@ -31,6 +31,7 @@ HOSTILE_NAMES = [
     "\"quoted\" & <ampersand> 'single'",
     "back\\slash\\..\\name",
     "%2e%2e%2fencoded",
+    "nul\x00byte",
     "x" * 300,
 ]
 
