@@ -169,17 +169,23 @@ class IncrementalSyncTests:
         assert (rolled["n"], rolled["b"]) == (stored["n"], stored["b"])
 
 
+def _vanish_a_run(dataset):
+    """Delete a run of the first product upstream, as Apple does when it drops history."""
+    product = dataset.products[0]
+    vanished = product.runs[len(product.runs) // 2]
+    with dataset.lock:
+        index = product.runs.index(vanished)
+        del product.runs[index]
+        del product.run_created[index]
+    return vanished
+
+
 class UpstreamChangeTests:
     def test_a_run_that_vanishes_upstream_is_kept_and_marked_gone(self, settled, asc_tokens):
         client = fast_client(settled, asc_tokens)
         sync(client=client, reserve=0)
         dataset = settled.dataset
-        product = dataset.products[0]
-        vanished = product.runs[len(product.runs) // 2]
-        with dataset.lock:
-            index = product.runs.index(vanished)
-            del product.runs[index]
-            del product.run_created[index]
+        vanished = _vanish_a_run(dataset)
 
         run = sync(client=client, full=True, reserve=0)
 
@@ -195,12 +201,7 @@ class UpstreamChangeTests:
         client = fast_client(settled, asc_tokens)
         sync(client=client, reserve=0)
         dataset = settled.dataset
-        product = dataset.products[0]
-        vanished = product.runs[len(product.runs) // 2]
-        with dataset.lock:
-            index = product.runs.index(vanished)
-            del product.runs[index]
-            del product.run_created[index]
+        vanished = _vanish_a_run(dataset)
         dataset.advance(hours=3)
         before = _mirror_snapshot()
 
