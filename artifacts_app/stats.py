@@ -143,6 +143,15 @@ def _recount_days(first: date, last: date) -> int:
 # --- Counts and sizes per period ---------------------------------------------------------
 
 
+def _in_scope(qs, f: Filters):
+    """`qs` narrowed to the products and workflows asked for (rows carry both ids)."""
+    if f.product_pks:
+        qs = qs.filter(product_id__in=f.product_pks)
+    if f.workflow_pks:
+        qs = qs.filter(workflow_id__in=f.workflow_pks)
+    return qs
+
+
 def _daily(f: Filters, dated: bool = True):
     """The smallest rollup that answers for these filters."""
     if f.product_pks or f.workflow_pks:
@@ -151,10 +160,7 @@ def _daily(f: Filters, dated: bool = True):
         qs = ArtifactDailyTypeTotal.objects.all()
     if dated:
         qs = qs.filter(day__gte=f.start, day__lte=f.end)
-    if f.product_pks:
-        qs = qs.filter(product_id__in=f.product_pks)
-    if f.workflow_pks:
-        qs = qs.filter(workflow_id__in=f.workflow_pks)
+    qs = _in_scope(qs, f)
     if f.file_types:
         qs = qs.filter(file_type__in=f.file_types)
     return qs
@@ -272,10 +278,7 @@ def _run_sums(f: Filters, file_type: str) -> tuple[list[dict], bool]:
         workflow__isnull=False,
         run_created_date__lt=f.end_datetime,
     )
-    if f.product_pks:
-        qs = qs.filter(product_id__in=f.product_pks)
-    if f.workflow_pks:
-        qs = qs.filter(workflow_id__in=f.workflow_pks)
+    qs = _in_scope(qs, f)
     newest = qs.order_by("-run_created_date").values_list("run_created_date", flat=True)
     cutoff = list(newest[RUN_SUMS_LIMIT - 1 : RUN_SUMS_LIMIT])
     if cutoff:
@@ -373,10 +376,7 @@ def latest_runs(f: Filters, limit: int = 15) -> list[dict]:
     runs = CiBuildRun.objects.filter(
         created_date__gte=f.start_datetime, created_date__lt=f.end_datetime
     )
-    if f.product_pks:
-        runs = runs.filter(product_id__in=f.product_pks)
-    if f.workflow_pks:
-        runs = runs.filter(workflow_id__in=f.workflow_pks)
+    runs = _in_scope(runs, f)
     previous = CiBuildRun.objects.filter(
         workflow_id=OuterRef("workflow_id"), number__lt=OuterRef("number")
     ).order_by("-number")
@@ -446,10 +446,7 @@ def artifact_queryset(f: Filters):
     qs = CiArtifact.objects.filter(
         run_created_date__gte=f.start_datetime, run_created_date__lt=f.end_datetime
     )
-    if f.product_pks:
-        qs = qs.filter(product_id__in=f.product_pks)
-    if f.workflow_pks:
-        qs = qs.filter(workflow_id__in=f.workflow_pks)
+    qs = _in_scope(qs, f)
     if f.file_types:
         qs = qs.filter(file_type__in=f.file_types)
     return qs.order_by("-run_created_date", "file_type", "id")
