@@ -8,7 +8,7 @@ keeps running so archive downloads work) and serves the dashboard.
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from artifacts_app import demo, stats
+from artifacts_app import demo
 from artifacts_app.connection import credentials_configured
 
 
@@ -76,4 +76,3 @@ class Command(BaseCommand):
         except CommandError as exc:
             # The dashboard still serves what earlier passes stored.
             self.stderr.write(f"{exc} — serving the data already stored.")
-        stats.refresh_rollup(rebuild=True)
