@@ -1,5 +1,6 @@
 import csv
 from datetime import timedelta
+from functools import wraps
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_not_required
@@ -143,21 +144,29 @@ def archived_file(request, asc_id):
     return FileResponse(handle, as_attachment=True, filename=name)
 
 
+def with_filters(view):
+    """Hand `view` the request's `Filters`; a parameter it cannot use is a 400 naming it."""
+
+    @wraps(view)
+    def parsed(request, *args, **kwargs):
+        try:
+            f = parse_filters(request.GET)
+        except FilterError as exc:
+            return JsonResponse({"error": str(exc)}, status=400)
+        return view(request, f, *args, **kwargs)
+
+    return parsed
+
+
 @require_GET
-def api_stats(request):
-    try:
-        f = parse_filters(request.GET)
-    except FilterError as exc:
-        return JsonResponse({"error": str(exc)}, status=400)
+@with_filters
+def api_stats(request, f):
     return JsonResponse(stats.stats_payload(f))
 
 
 @require_GET
-def api_artifacts(request):
-    try:
-        f = parse_filters(request.GET)
-    except FilterError as exc:
-        return JsonResponse({"error": str(exc)}, status=400)
+@with_filters
+def api_artifacts(request, f):
     related = ("build_run", "build_action", "workflow", "product")
     qs = stats.with_archived(stats.artifact_queryset(f).select_related(*related))
     paginator = Paginator(qs, API_PAGE_SIZE)
@@ -182,11 +191,8 @@ def api_artifacts(request):
 
 
 @require_GET
-def export_csv(request):
-    try:
-        f = parse_filters(request.GET)
-    except FilterError as exc:
-        return JsonResponse({"error": str(exc)}, status=400)
+@with_filters
+def export_csv(request, f):
     rows = stats.with_archived(stats.artifact_queryset(f)).values_list(
         "asc_id",
         "file_name",
