@@ -13,8 +13,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 
-from artifacts_app import sync as sync_module
 from artifacts_app.models import CiBuildRun, SyncRun
+from artifacts_app.sync import run as sync_module
 from tests.simulator_fixtures import SIM_ISSUER_ID, SIM_KEY_ID, make_key_pair
 from tests.sync_helpers import upstream_artifacts
 

@@ -1,0 +1,128 @@
+"""`sync()`: one pass, recorded as a `SyncRun` that the history and /healthz read."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+
+from django.conf import settings
+from django.utils import timezone
+
+from .. import locks
+from ..asc.client import AscClient
+from ..asc.errors import AscError
+from ..connection import client_from_settings
+from ..models import SyncRun
+from .errors import SyncError, SyncStopped
+from .walk import ProgressEvent, SyncPass
+from .writer import DryRunWriter, Writer
+
+logger = logging.getLogger(__name__)
+
+
+def sync(
+    client: AscClient | None = None,
+    products: Iterable[str] | None = None,
+    full: bool = False,
+    dry_run: bool = False,
+    reserve: int | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    progress: Callable[[ProgressEvent], None] | None = None,
+) -> SyncRun:
+    """Run one sync pass and return its `SyncRun` (SUCCEEDED, PARTIAL or FAILED).
+
+    Raises `SyncError` when the pass cannot start (no usable key, another sync running);
+    a pass without a usable key is recorded as FAILED first, so /healthz reports it. A pass
+    that fails once started is recorded as FAILED and returned.
+    """
+    product_ids = [p for p in (products or []) if p]
+    if client is None:
+        try:
+            client = client_from_settings()
+        except AscError as exc:
+            error = _one_line(str(exc))
+            SyncRun.objects.create(
+                full=full,
+                dry_run=dry_run,
+                products=",".join(product_ids)[:500],
+                status=SyncRun.Status.FAILED,
+                error=error,
+                finished_at=timezone.now(),
+            )
+            raise SyncError(error) from None
+    reserve = settings.SYNC_RESERVE_CALLS if reserve is None else max(0, reserve)
+    client.rate_limit = None  # what an earlier pass saw is out of date: the hour rolls on
+    now = timezone.now()
+    writer = DryRunWriter(now) if dry_run else Writer(now, locks.per_product_locks())
+    walk = SyncPass(client, writer, full, reserve, should_stop, progress)
+    try:
+        with writer.account_lease() as held:
+            walk.renew = held.renew if held else None
+            return _record_pass(walk, full, dry_run, product_ids)
+    except locks.LockBusy as exc:
+        raise SyncError(f"{exc}; this pass did nothing") from None
+
+
+def _record_pass(walk: SyncPass, full: bool, dry_run: bool, product_ids: list[str]) -> SyncRun:
+    client = walk.client
+    calls_before = client.calls
+    _close_abandoned_passes()
+    run = SyncRun.objects.create(
+        full=full,
+        dry_run=dry_run,
+        products=",".join(product_ids)[:500],
+        owner=locks.process_id(),
+    )
+    started = time.monotonic()
+    status, error = SyncRun.Status.SUCCEEDED, ""
+    try:
+        walk.run(product_ids)
+    except SyncStopped as exc:
+        status, error = SyncRun.Status.PARTIAL, str(exc)
+    except (AscError, SyncError, locks.LockLost) as exc:
+        status, error = SyncRun.Status.FAILED, _one_line(str(exc))
+    except BaseException as exc:
+        # A bug or an interrupt: record it, then let it propagate with its traceback.
+        walk.writer.finish(rebuild=full)
+        error = f"{type(exc).__name__}: {_one_line(str(exc))}"
+        _finish(run, walk, SyncRun.Status.FAILED, error, client.calls - calls_before)
+        raise
+    # A full pass recounts every day, mending whatever a pass killed outright left behind.
+    walk.writer.finish(rebuild=full)
+    if status != SyncRun.Status.FAILED and walk.skipped_products:
+        note = f"skipped {len(walk.skipped_products)} product(s) another sync is working on"
+        error = f"{error}; {note}" if error else note
+    _finish(run, walk, status, error, client.calls - calls_before)
+    logger.info("sync %s in %.1fs", status, time.monotonic() - started)
+    return run
+
+
+def _close_abandoned_passes() -> None:
+    """Passes left "running" by a process that no longer exists on this machine (killed)
+    are recorded as failed, so the history and /healthz tell the truth about them."""
+    running = SyncRun.objects.filter(status=SyncRun.Status.RUNNING).exclude(owner="")
+    dead = [run.pk for run in running.only("pk", "owner") if locks.holder_is_dead(run.owner)]
+    SyncRun.objects.filter(pk__in=dead, status=SyncRun.Status.RUNNING).update(
+        status=SyncRun.Status.FAILED,
+        error="the sync process ended before the pass finished (killed?); later passes continue",
+        finished_at=timezone.now(),
+    )
+
+
+def _finish(run: SyncRun, walk: SyncPass, status: str, error: str, calls: int) -> None:
+    counts = walk.writer.counts
+    run.status = status
+    run.error = error
+    run.created, run.updated = counts.created, counts.updated
+    run.unchanged, run.gone = counts.unchanged, counts.gone
+    run.api_calls = calls
+    rate_limit = walk.client.rate_limit
+    run.rate_limit_remaining = rate_limit.remaining if rate_limit else None
+    run.finished_at = timezone.now()
+    run.save()
+
+
+def _one_line(text: str, limit: int = 500) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

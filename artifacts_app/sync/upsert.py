@@ -1,0 +1,99 @@
+"""Create or update mirror rows by Apple's id, for any mirror model.
+
+`plan_upsert()` compares the records with the stored rows field by field and says what would
+change; `UpsertPlan.apply()` writes that in bulk. A dry run plans and never applies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import models
+
+_MAX_LENGTHS: dict[type, dict[str, int]] = {}
+
+
+@dataclass
+class UpsertPlan:
+    model: type[models.Model]
+    pks: dict[str, int]  # asc_id -> pk of the rows stored already
+    to_create: list[models.Model] = field(default_factory=list)
+    # Rows with their new values set, each with the values it had before.
+    to_update: list[tuple[models.Model, dict[str, Any]]] = field(default_factory=list)
+    changed_fields: set[str] = field(default_factory=set)
+    unchanged: int = 0
+
+    def apply(self) -> dict[str, int]:
+        """Write the plan; returns asc_id -> pk of every row, created ones included."""
+        pks = dict(self.pks)
+        model = self.model
+        if self.to_create:
+            model.objects.bulk_create(self.to_create, batch_size=500)
+            if any(row.pk is None for row in self.to_create):  # a backend that returns no ids
+                created_ids = [row.asc_id for row in self.to_create]
+                pks.update(model.objects.filter(asc_id__in=created_ids).values_list("asc_id", "pk"))
+            else:
+                pks.update({row.asc_id: row.pk for row in self.to_create})
+        if self.to_update:
+            model.objects.bulk_update(
+                [row for row, _before in self.to_update],
+                sorted(self.changed_fields | {"last_synced_at"}),
+                batch_size=500,
+            )
+        return pks
+
+
+def plan_upsert(model, records: dict[str, dict[str, Any]], now) -> UpsertPlan:
+    """What writing `records` (asc_id -> column values) would create and change.
+
+    Only fields that differ are written. A row that was marked gone upstream and is listed
+    again is revived.
+    """
+    if not records:
+        return UpsertPlan(model, {})
+    existing = {row.asc_id: row for row in model.objects.filter(asc_id__in=list(records))}
+    plan = UpsertPlan(model, {asc_id: row.pk for asc_id, row in existing.items()})
+    for asc_id, values in records.items():
+        values = fit(model, values)
+        row = existing.get(asc_id)
+        if row is None:
+            plan.to_create.append(model(asc_id=asc_id, **values))
+            continue
+        changed = [name for name, value in values.items() if getattr(row, name) != value]
+        before = {name: getattr(row, name) for name in changed}
+        if row.gone_upstream_at is not None:
+            before["gone_upstream_at"] = row.gone_upstream_at
+            row.gone_upstream_at = None
+            changed.append("gone_upstream_at")
+        if not changed:
+            plan.unchanged += 1
+            continue
+        for name in changed:
+            if name != "gone_upstream_at":
+                setattr(row, name, values[name])
+        row.last_synced_at = now
+        plan.to_update.append((row, before))
+        plan.changed_fields.update(changed)
+    return plan
+
+
+def fit(model, values: dict[str, Any]) -> dict[str, Any]:
+    """Make Apple's strings storable: PostgreSQL refuses NUL characters and strings longer
+    than their column, so a NUL becomes U+FFFD and a long string is cut."""
+    for name, value in values.items():
+        if isinstance(value, str) and "\x00" in value:
+            values[name] = value.replace("\x00", "\ufffd")
+    limits = _MAX_LENGTHS.get(model)
+    if limits is None:
+        limits = {
+            f.attname: f.max_length
+            for f in model._meta.concrete_fields
+            if isinstance(f, models.CharField) and f.max_length
+        }
+        _MAX_LENGTHS[model] = limits
+    for name, limit in limits.items():
+        value = values.get(name)
+        if isinstance(value, str) and len(value) > limit:
+            values[name] = value[:limit]
+    return values
