@@ -258,8 +258,18 @@ class SyncProcessTests:
             assert time.monotonic() < deadline
             time.sleep(0.05)
 
+        # Hold the next request, so the pass is still in a build run when the signals come.
+        requests_before = simulator.stats.api_requests
+        simulator.faults.latency = 30
+        while simulator.stats.api_requests == requests_before:
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+
         process.send_signal(signal.SIGINT)  # finish the run in hand...
-        time.sleep(0.02)
+        while "interrupt again" not in process.stdout.readline():
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline
         process.send_signal(signal.SIGINT)  # ...no: stop now
         _out, err = process.communicate(timeout=30)
 

@@ -2,7 +2,7 @@
 
 import signal
 import threading
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, close_old_connections
@@ -58,10 +58,14 @@ class Command(BaseCommand):
             raise CommandError("--interval must be at least 1 second")
         stop = threading.Event()
         try:
-            with _stop_on_signals(stop):
+            with _stop_on_signals(stop, self._stopping):
                 self._run(options, stop)
         except KeyboardInterrupt:
             raise CommandError("sync interrupted; the next pass continues") from None
+
+    def _stopping(self):
+        self.stdout.write("stopping after the build run in hand; interrupt again to stop at once")
+        self.stdout.flush()
 
     def _run(self, options, stop):
         if not options["loop"]:
@@ -104,10 +108,11 @@ class Command(BaseCommand):
 
 
 @contextmanager
-def _stop_on_signals(stop):
-    """The first SIGTERM/SIGINT finishes the current run and ends the pass; a second one
-    interrupts at once. The previous handlers come back afterwards, so a caller such as
-    `run_dashboard` still stops on Ctrl-C once the sync is over."""
+def _stop_on_signals(stop, notify):
+    """The first SIGTERM/SIGINT finishes the current run and ends the pass (and says so
+    through `notify`); a second one interrupts at once. The previous handlers come back
+    afterwards, so a caller such as `run_dashboard` still stops on Ctrl-C once the sync is
+    over."""
     if threading.current_thread() is not threading.main_thread():
         yield  # signals reach only the main thread; elsewhere the caller decides when to stop
         return
@@ -118,6 +123,9 @@ def _stop_on_signals(stop):
             signal.signal(signal.SIGINT, signal.default_int_handler)
             raise KeyboardInterrupt
         stop.set()
+        # When the signal interrupted a write to the same stream, the notice is skipped.
+        with suppress(RuntimeError):
+            notify()
 
     previous = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGINT)}
     for signum in previous:
