@@ -25,6 +25,7 @@ from .errors import (
     AscError,
     ConfigurationError,
     ExpiredDownloadError,
+    ForeignLinkError,
     NotFoundError,
     RateLimitError,
     TransportError,
@@ -268,23 +269,39 @@ class AscClient:
     def _pages(
         self, path: str, params: dict[str, Any], start_url: str | None = None
     ) -> Iterator[dict[str, Any]]:
-        """Documents of a list, following ``links.next`` exactly as given."""
+        """Documents of a list, following ``links.next`` exactly as given.
+
+        A document is yielded only once its ``links.next`` is known to stay on the API's
+        origin, so whoever keeps that link as a cursor keeps a checked one."""
+        if start_url:
+            self._check_link(start_url, "the stored cursor")
         url, query = (start_url, None) if start_url else (self._url(path), params)
         seen: set[str] = set()
         while url:
             document = self._get(url, query)
-            yield document
             next_url = _next_link(document)
+            if next_url:
+                self._check_link(next_url, "links.next")
+            yield document
             if not next_url or next_url in seen:
                 if next_url:
                     logger.warning("GET %s: links.next repeated; stopping", urlsplit(url).path)
                 return
-            if _origin(next_url) != self._origin:
-                raise AscError(
-                    f"links.next points away from {self._host}: refusing to send the token there"
-                )
             seen.add(next_url)
             url, query = next_url, None
+
+    def is_own_link(self, url: Any) -> bool:
+        """Whether ``url`` is on the API's origin, where the token may be sent."""
+        try:
+            return _origin(url) == self._origin
+        except (TypeError, ValueError, AttributeError):
+            return False
+
+    def _check_link(self, url: Any, what: str) -> None:
+        if not self.is_own_link(url):
+            raise ForeignLinkError(
+                f"{what} points away from {self._host}: refusing to send the token there"
+            )
 
     def _get(self, url: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
         """One GET with retries; returns the parsed JSON document or raises an AscError."""

@@ -56,6 +56,10 @@ class TransportError(AscError):
     """The host could not be reached, timed out, or sent a truncated or unreadable body."""
 
 
+class ForeignLinkError(AscError):
+    """A link to follow with the token (``links.next``, a stored cursor) names another host."""
+
+
 class ExpiredDownloadError(AscError):
     default_hint = "the signed download URL has expired; fetch the artifact again for a fresh one"
 

@@ -220,6 +220,13 @@ class SyncPass:
             CiWorkflow.objects.filter(product_id=product.pk).values_list("asc_id", "pk")
         )
         start_url = sync_state.backfill_next_url or None
+        if start_url and not self.client.is_own_link(start_url):
+            # Stored before links were checked on arrival: never send the token there.
+            logger.warning(
+                "product %s: stored backfill cursor is off the API; restarting", product.asc_id
+            )
+            writer.save_state(sync_state, backfill_next_url="")
+            start_url = None
         self.report(product.name, "backfill")
         try:
             pages = self.client.build_run_pages(product.asc_id, start_url=start_url)
