@@ -90,9 +90,17 @@ def _record_pass(walk: SyncPass, full: bool, dry_run: bool, product_ids: list[st
         raise
     # A full pass recounts every day, mending whatever a pass killed outright left behind.
     walk.writer.finish(rebuild=full)
+    notes = []
     if status != SyncRun.Status.FAILED and walk.skipped_products:
-        note = f"skipped {len(walk.skipped_products)} product(s) another sync is working on"
-        error = f"{error}; {note}" if error else note
+        notes.append(f"skipped {len(walk.skipped_products)} product(s) another sync is working on")
+    if walk.skipped_records:
+        shown = ", ".join(walk.skipped_records[:3]) + (
+            ", …" if len(walk.skipped_records) > 3 else ""
+        )
+        notes.append(
+            f"skipped {len(walk.skipped_records)} record(s) whose id cannot be stored ({shown})"
+        )
+    error = "; ".join(([error] if error else []) + notes)
     _finish(run, walk, status, error, client.calls - calls_before)
     logger.info("sync %s in %.1fs", status, time.monotonic() - started)
     return run

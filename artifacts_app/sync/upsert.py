@@ -6,12 +6,17 @@ change; `UpsertPlan.apply()` writes that in bulk. A dry run plans and never appl
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import models
 
+from ..models import MirrorModel
+
 _MAX_LENGTHS: dict[type, dict[str, int]] = {}
+ASC_ID_LENGTH = MirrorModel._meta.get_field("asc_id").max_length
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 @dataclass
@@ -44,15 +49,19 @@ class UpsertPlan:
         return pks
 
 
-def plan_upsert(model, records: dict[str, dict[str, Any]], now) -> UpsertPlan:
+def plan_upsert(model, records: dict[str, dict[str, Any]], now, rows=None) -> UpsertPlan:
     """What writing `records` (asc_id -> column values) would create and change.
 
-    Only fields that differ are written. A row that was marked gone upstream and is listed
-    again is revived.
+    Values are fitted to their columns first and compared after, so a value that had to be
+    cut is not seen as changed on every pass. Only fields that differ are written. A row that
+    was marked gone upstream and is listed again is revived. `rows` are the stored rows, when
+    the caller has read them already.
     """
     if not records:
         return UpsertPlan(model, {})
-    existing = {row.asc_id: row for row in model.objects.filter(asc_id__in=list(records))}
+    if rows is None:
+        rows = model.objects.filter(asc_id__in=list(records))
+    existing = {row.asc_id: row for row in rows}
     plan = UpsertPlan(model, {asc_id: row.pk for asc_id, row in existing.items()})
     for asc_id, values in records.items():
         values = fit(model, values)
@@ -78,12 +87,25 @@ def plan_upsert(model, records: dict[str, dict[str, Any]], now) -> UpsertPlan:
     return plan
 
 
+def storable_id(asc_id) -> bool:
+    """Whether an App Store Connect id fits the mirror's `asc_id` column as it is: an id
+    cannot be cut or mended like a name, or it would name another resource."""
+    return (
+        isinstance(asc_id, str)
+        and 0 < len(asc_id) <= ASC_ID_LENGTH
+        and not _UNSTORABLE.search(asc_id)
+    )
+
+
 def fit(model, values: dict[str, Any]) -> dict[str, Any]:
-    """Make Apple's strings storable: PostgreSQL refuses NUL characters and strings longer
-    than their column, so a NUL becomes U+FFFD and a long string is cut."""
+    """Make Apple's strings storable, the one step every write of the sync goes through.
+
+    PostgreSQL refuses NUL characters and strings longer than their column, and neither
+    database can encode a lone UTF-16 surrogate (JSON can carry one): a NUL or a lone
+    surrogate becomes U+FFFD, and a long string is cut."""
     for name, value in values.items():
-        if isinstance(value, str) and "\x00" in value:
-            values[name] = value.replace("\x00", "\ufffd")
+        if isinstance(value, str) and _UNSTORABLE.search(value):
+            values[name] = _UNSTORABLE.sub("\ufffd", value)
     limits = _MAX_LENGTHS.get(model)
     if limits is None:
         limits = {

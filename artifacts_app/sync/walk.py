@@ -21,6 +21,7 @@ from ..asc.errors import NotFoundError, ParameterError
 from ..models import CiBuildAction, CiBuildRun, CiProduct, CiWorkflow, ExecutionProgress
 from . import columns
 from .errors import SyncError, SyncStopped
+from .upsert import storable_id
 from .writer import DryRunWriter, FetchedRun
 
 logger = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ class SyncPass:
         self.progress = progress
         self.runs_fetched = 0
         self.skipped_products: list[str] = []
+        self.skipped_records: list[str] = []  # listed upstream with an id we cannot store
         self.renew: Callable[[], None] | None = None  # keeps the lease (account or product)
 
     def run(self, product_ids: list[str]) -> None:
@@ -102,6 +104,19 @@ class SyncPass:
                 ProgressEvent(product, phase, self.runs_fetched, self.client.calls, remaining)
             )
 
+    def _storable(self, records: list, kind: str) -> list:
+        """The records whose id can be stored; the others are skipped, and reported, so one
+        odd record cannot stop the mirror."""
+        kept = []
+        for record in records:
+            if storable_id(record.id):
+                kept.append(record)
+                continue
+            shown = ascii(record.id)[:80]
+            self.skipped_records.append(f"{kind} {shown}")
+            logger.warning("skipped a %s whose id cannot be stored: %s", kind, shown)
+        return kept
+
     def _renew(self) -> None:
         if self.renew is not None:
             self.renew()
@@ -126,6 +141,10 @@ class SyncPass:
         if product_ids:
             records = []
             for product_id in product_ids:
+                if not storable_id(product_id):
+                    raise SyncError(
+                        f"{ascii(product_id)[:80]} is not a product id: check --product"
+                    )
                 self.before_call()
                 try:
                     records.append(self.client.product(product_id))
@@ -138,6 +157,7 @@ class SyncPass:
                     self.writer.mark_gone(CiProduct.objects.filter(pk=stored.pk))
         else:
             records = list(self.guarded(self.client.products()))
+        records = self._storable(records, "product")
         pks = self.writer.upsert_products({p.id: columns.product_columns(p) for p in records})
         if not product_ids:
             self.writer.mark_gone(CiProduct.objects.exclude(asc_id__in=[p.id for p in records]))
@@ -147,7 +167,9 @@ class SyncPass:
         """Workflows, the runs newer than the stored ones, and re-polls of unfinished runs."""
         writer = self.writer
         self.between_units()
-        workflows = list(self.guarded(self.client.workflows(product.asc_id)))
+        workflows = self._storable(
+            list(self.guarded(self.client.workflows(product.asc_id))), "workflow"
+        )
         workflow_pks = writer.upsert(
             CiWorkflow, {w.id: columns.workflow_columns(w, product.pk) for w in workflows}
         )
@@ -247,6 +269,7 @@ class SyncPass:
 
     def _sync_page(self, product, runs: list[resources.BuildRun], workflow_pks: dict) -> None:
         """Sync one page of runs: fetch what is new or unfinished, refresh the rest for free."""
+        runs = self._storable(runs, "build run")
         stored = {
             row.asc_id: row for row in CiBuildRun.objects.filter(asc_id__in=[r.id for r in runs])
         }
@@ -267,7 +290,7 @@ class SyncPass:
 
     def _workflow_pk(self, run: resources.BuildRun, workflow_pks: dict) -> int | None:
         """The run's workflow; one deleted from the list but still referenced is kept as a row."""
-        if not run.workflow_id:
+        if not run.workflow_id or not storable_id(run.workflow_id):
             return None
         if run.workflow_id not in workflow_pks:
             pk = self.writer.stored_workflow_pk(run.workflow_id)
@@ -289,14 +312,15 @@ class SyncPass:
                 ).values_list("asc_id", flat=True)
             )
         try:
-            actions = list(self.guarded(client.actions(run.id)))
+            actions = self._storable(list(self.guarded(client.actions(run.id))), "build action")
             artifacts: dict[str, list[resources.Artifact]] = {}
             for action in actions:
                 if action.execution_progress != COMPLETE:
                     continue  # artifacts appear once an action completes; re-polled until then
                 if action.id in stored_complete_actions:
                     continue  # stored with its artifacts already
-                artifacts[action.id] = list(self.guarded(client.artifacts(action.id)))
+                listed = list(self.guarded(client.artifacts(action.id)))
+                artifacts[action.id] = self._storable(listed, "artifact")
         except NotFoundError:
             # The run (or an action) vanished between the list and now.
             self.writer.mark_run_tree_gone(CiBuildRun.objects.filter(asc_id=run.id))

@@ -18,7 +18,7 @@ from ..asc import resources
 from ..models import CiArtifact, CiBuildAction, CiBuildRun, CiProduct, CiWorkflow, ProductSyncState
 from . import columns
 from .days import TouchedDays
-from .upsert import UpsertPlan, plan_upsert
+from .upsert import UpsertPlan, fit, plan_upsert
 
 
 @dataclass
@@ -150,14 +150,12 @@ class DryRunWriter:
     def refresh_run(self, product, run: resources.BuildRun, row: CiBuildRun, workflow_pk) -> None:
         """A run stored as complete: update its own fields from the page, no further calls."""
         values = columns.run_columns(run, product.pk, workflow_pk)
-        changed = [name for name, value in values.items() if getattr(row, name) != value]
-        if not changed:
-            self.counts.unchanged += 1
-            return
-        self.counts.updated += 1
-        self._save_run(product, run, row, workflow_pk, {name: values[name] for name in changed})
+        plan = plan_upsert(CiBuildRun, {run.id: values}, self.now, rows=[row])
+        self.counts.add(plan)
+        if plan.to_update:
+            self._save_run(plan, product.pk, workflow_pk, run.created_date)
 
-    def _save_run(self, product, run, row, workflow_pk, changes: dict) -> None:
+    def _save_run(self, plan: UpsertPlan, product_pk, workflow_pk, created_date) -> None:
         pass
 
     def _follow_run(self, run_pk, product_pk, workflow_pk, created_date) -> None:
@@ -230,12 +228,11 @@ class Writer(DryRunWriter):
         with transaction.atomic():
             super().store_run(fetched)
 
-    def _save_run(self, product, run, row, workflow_pk, changes: dict) -> None:
+    def _save_run(self, plan: UpsertPlan, product_pk, workflow_pk, created_date) -> None:
         with transaction.atomic():
-            for name, value in changes.items():
-                setattr(row, name, value)
-            row.save(update_fields=[*changes, "last_synced_at"])
-            self._follow_run(row.pk, product.pk, workflow_pk, run.created_date)
+            plan.apply()
+            for row, _before in plan.to_update:
+                self._follow_run(row.pk, product_pk, workflow_pk, created_date)
 
     def _follow_run(self, run_pk, product_pk, workflow_pk, created_date) -> None:
         """Artifacts carry their run's workflow, product and date: follow the run when it moves."""
@@ -256,6 +253,9 @@ class Writer(DryRunWriter):
     def save_state(self, sync_state: ProductSyncState, **changes) -> None:
         for name, value in changes.items():
             setattr(sync_state, name, value)
+        # The cursor is Apple's links.next, checked for its origin but otherwise as sent.
+        cursor = fit(ProductSyncState, {"backfill_next_url": sync_state.backfill_next_url})
+        sync_state.backfill_next_url = cursor["backfill_next_url"]
         sync_state.last_synced_at = timezone.now()
         sync_state.save()
 
