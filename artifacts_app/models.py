@@ -392,6 +392,26 @@ class ArtifactRollupState(models.Model):
         return f"rollup up to artifact {self.last_artifact_id}"
 
 
+class RollupRecount(models.Model):
+    """A UTC day whose daily totals must be recounted from `CiArtifact`.
+
+    The sync writes it in the same transaction as the artifact rows that changed that day,
+    and removes it once the rollup has recounted the day: the days a killed pass touched are
+    recounted by the next pass, whatever kind of pass it is.
+    """
+
+    day = models.DateField(unique=True)
+    # Which write marked the day last: a recount removes only the marks it has read, so a
+    # day marked again meanwhile (by another worker) stays marked.
+    token = models.CharField(max_length=32)
+
+    class Meta:
+        verbose_name = "daily total to recount"
+
+    def __str__(self):
+        return f"recount {self.day}"
+
+
 class ArchivedArtifact(models.Model):
     """The archiver's record of one artifact: a verified copy in archive storage, or why not.
 

@@ -2,8 +2,10 @@
 
 from datetime import UTC, datetime
 
+from django.db.models import Count, Sum
+
 from artifacts_app.asc import AscClient
-from artifacts_app.models import CiArtifact, CiBuildAction, CiBuildRun
+from artifacts_app.models import ArtifactDailyTotal, CiArtifact, CiBuildAction, CiBuildRun
 
 
 def fast_client(simulator, tokens, **options) -> AscClient:
@@ -83,3 +85,21 @@ def assert_mirror_matches(dataset):
     assert stored_runs() == upstream_runs(dataset)
     assert stored_action_count() == upstream_action_count(dataset)
     assert stored_artifacts() == upstream_artifacts(dataset)
+
+
+def move_a_run(dataset):
+    """Move the newest run of a product with several workflows to another of its workflows."""
+    product = next(p for p in dataset.products if len(p.workflows) > 1)
+    moved = product.runs[-1]
+    other = next(w for w in product.workflows if w is not moved.workflow)
+    moved.workflow = other
+    return product, moved, other
+
+
+def assert_daily_totals_match(artifacts, **rollup_filter):
+    """The dashboard's daily totals add up to exactly these artifacts: count and bytes."""
+    rolled = ArtifactDailyTotal.objects.filter(**rollup_filter).aggregate(
+        n=Sum("count"), b=Sum("bytes")
+    )
+    stored = artifacts.aggregate(n=Count("id"), b=Sum("file_size"))
+    assert (rolled["n"] or 0, rolled["b"] or 0) == (stored["n"], stored["b"] or 0)

@@ -1,7 +1,6 @@
 """The sync against the simulator over loopback: exact copies, call counts, budgets, faults."""
 
 import pytest
-from django.db.models import Count, Sum
 
 from artifacts_app.asc.simulator import run_in_thread
 from artifacts_app.models import (
@@ -19,8 +18,10 @@ from artifacts_app.models import (
 from artifacts_app.sync import sync
 from tests.simulator_fixtures import SIM_ISSUER_ID, SIM_KEY_ID, start_simulator
 from tests.sync_helpers import (
+    assert_daily_totals_match,
     assert_mirror_matches,
     fast_client,
+    move_a_run,
     stored_artifacts,
     upstream_artifacts,
 )
@@ -164,7 +165,7 @@ class IncrementalSyncTests:
 
         sync(client=client, full=True, reserve=0)
 
-        _assert_daily_totals_match(CiArtifact.objects.all())
+        assert_daily_totals_match(CiArtifact.objects.all())
 
 
 def _vanish_a_run(dataset):
@@ -176,24 +177,6 @@ def _vanish_a_run(dataset):
         del product.runs[index]
         del product.run_created[index]
     return vanished
-
-
-def _move_a_run(dataset):
-    """Move the newest run of a product with several workflows to another of its workflows."""
-    product = next(p for p in dataset.products if len(p.workflows) > 1)
-    moved = product.runs[-1]
-    other = next(w for w in product.workflows if w is not moved.workflow)
-    moved.workflow = other
-    return product, moved, other
-
-
-def _assert_daily_totals_match(artifacts, **rollup_filter):
-    """The dashboard's daily totals add up to exactly these artifacts: count and bytes."""
-    rolled = ArtifactDailyTotal.objects.filter(**rollup_filter).aggregate(
-        n=Sum("count"), b=Sum("bytes")
-    )
-    stored = artifacts.aggregate(n=Count("id"), b=Sum("file_size"))
-    assert (rolled["n"] or 0, rolled["b"] or 0) == (stored["n"], stored["b"] or 0)
 
 
 class UpstreamChangeTests:
@@ -232,7 +215,7 @@ class UpstreamChangeTests:
         client = fast_client(settled, asc_tokens)
         sync(client=client, reserve=0)
         dataset = settled.dataset
-        product, moved, other = _move_a_run(dataset)
+        product, moved, other = move_a_run(dataset)
 
         sync(client=client, reserve=0)
 
@@ -242,7 +225,7 @@ class UpstreamChangeTests:
         assert_mirror_matches(dataset)
         # The dashboard's daily totals moved with them.
         for workflow in product.workflows:
-            _assert_daily_totals_match(
+            assert_daily_totals_match(
                 CiArtifact.objects.filter(workflow__asc_id=workflow.id),
                 workflow__asc_id=workflow.id,
             )
@@ -253,7 +236,7 @@ class UpstreamChangeTests:
         client = fast_client(settled, asc_tokens)
         sync(client=client, reserve=0)
         dataset = settled.dataset
-        product, moved, other = _move_a_run(dataset)
+        product, moved, other = move_a_run(dataset)
 
         def interrupt_once_moved(event):
             if CiArtifact.objects.filter(
@@ -265,7 +248,7 @@ class UpstreamChangeTests:
             sync(client=client, reserve=0, progress=interrupt_once_moved)
 
         for workflow in product.workflows:
-            _assert_daily_totals_match(
+            assert_daily_totals_match(
                 CiArtifact.objects.filter(workflow__asc_id=workflow.id),
                 workflow__asc_id=workflow.id,
             )
@@ -276,7 +259,7 @@ class UpstreamChangeTests:
         # Another worker on PostgreSQL counted its higher ids while ours were uncommitted.
         ArtifactRollupState.objects.create(pk=1, last_artifact_id=10**9)
         sync(client=fast_client(settled, asc_tokens), reserve=0)
-        _assert_daily_totals_match(CiArtifact.objects.all())
+        assert_daily_totals_match(CiArtifact.objects.all())
         assert CiArtifact.objects.exists()
 
     def test_a_workflow_deleted_upstream_is_kept_and_marked_gone(self, settled, asc_tokens):

@@ -1,21 +1,32 @@
-"""The days whose daily totals the dashboard's rollup must recount after a pass.
+"""The days whose daily totals the dashboard's rollup must recount.
 
 New artifacts are found by the rollup's id watermark, but changed ones (a size, or a run's
 date, workflow or product) and new ones a concurrent worker's watermark moved past are not:
-their days are named here.
+their days are named here. A writer keeps them in `RollupRecount` too, in the transaction
+that changed them, so a pass killed before its recount leaves them to the next pass.
 """
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, date, datetime
+from itertools import groupby
+
+from .. import stats
+from ..models import RollupRecount
 from .upsert import UpsertPlan
 
 
 class TouchedDays:
-    def __init__(self) -> None:
-        self.days: set = set()
+    def __init__(self, keep: bool = False) -> None:
+        self.keep = keep  # whether the days are also kept in the database
+        self.days: set[date] = set()
+        self._unsaved: set[date] = set()
 
     def add(self, *moments) -> None:
-        self.days.update(moment for moment in moments if moment is not None)
+        days = {_utc_date(moment) for moment in moments if moment is not None}
+        self.days |= days
+        self._unsaved |= days
 
     def add_artifacts(self, plan: UpsertPlan) -> None:
         """The days an artifact upsert adds to, leaves or changes."""
@@ -25,3 +36,30 @@ class TouchedDays:
         # concurrent worker's lower ids can commit after the watermark moved past them:
         # naming their days keeps the daily totals exact either way.
         self.add(*(row.run_created_date for row in plan.to_create))
+
+    def save(self) -> None:
+        """Keep the days added since the last save; call it inside the transaction that
+        wrote the rows, so both commit or neither does."""
+        if self.keep and self._unsaved:
+            token = uuid.uuid4().hex
+            RollupRecount.objects.bulk_create(
+                # One statement in day order: concurrent workers lock the rows in one order.
+                [RollupRecount(day=day, token=token) for day in sorted(self._unsaved)],
+                update_conflicts=True,
+                unique_fields=["day"],
+                update_fields=["token"],
+            )
+        self._unsaved.clear()
+
+    def recount(self, rebuild: bool = False) -> None:
+        """Recount these days and every day a pass left marked; `rebuild` recounts all."""
+        marked = sorted(RollupRecount.objects.values_list("token", "day"))
+        stats.refresh_rollup(rebuild=rebuild, days=self.days | {day for _token, day in marked})
+        for token, pairs in groupby(marked, key=lambda pair: pair[0]):
+            RollupRecount.objects.filter(token=token, day__in=[day for _t, day in pairs]).delete()
+
+
+def _utc_date(moment) -> date:
+    if isinstance(moment, datetime):
+        return moment.astimezone(UTC).date()
+    return moment

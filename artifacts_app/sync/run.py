@@ -77,6 +77,7 @@ def _record_pass(walk: SyncPass, full: bool, dry_run: bool, product_ids: list[st
     started = time.monotonic()
     status, error = SyncRun.Status.SUCCEEDED, ""
     try:
+        walk.writer.begin()
         walk.run(product_ids)
     except SyncStopped as exc:
         status, error = SyncRun.Status.PARTIAL, str(exc)
@@ -88,7 +89,7 @@ def _record_pass(walk: SyncPass, full: bool, dry_run: bool, product_ids: list[st
         error = f"{type(exc).__name__}: {_one_line(str(exc))}"
         _finish(run, walk, SyncRun.Status.FAILED, error, client.calls - calls_before)
         raise
-    # A full pass recounts every day, mending whatever a pass killed outright left behind.
+    # A full pass recounts every day; any pass recounts the days it touched.
     walk.writer.finish(rebuild=full)
     notes = []
     if status != SyncRun.Status.FAILED and walk.skipped_products:

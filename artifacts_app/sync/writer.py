@@ -7,13 +7,13 @@ actions and artifacts, is written in one transaction, so a killed process leaves
 from __future__ import annotations
 
 import dataclasses
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from .. import locks, stats
+from .. import locks
 from ..asc import resources
 from ..models import CiArtifact, CiBuildAction, CiBuildRun, CiProduct, CiWorkflow, ProductSyncState
 from . import columns
@@ -66,6 +66,9 @@ class DryRunWriter:
 
     def product_lease(self, product_id: str):
         return nullcontext()
+
+    def begin(self) -> None:
+        """Recount the days a killed pass left marked (a dry run leaves that to a writer)."""
 
     def finish(self, rebuild: bool) -> None:
         """Bring the daily totals up to date with what was written (nothing, here)."""
@@ -185,6 +188,7 @@ class Writer(DryRunWriter):
     def __init__(self, now, per_product_locks: bool) -> None:
         super().__init__(now)
         self.per_product_locks = per_product_locks
+        self.days = TouchedDays(keep=True)
 
     def account_lease(self):
         return nullcontext() if self.per_product_locks else locks.lease(locks.WHOLE_ACCOUNT)
@@ -192,10 +196,19 @@ class Writer(DryRunWriter):
     def product_lease(self, product_id: str):
         return locks.lease(product_id) if self.per_product_locks else nullcontext()
 
+    def begin(self) -> None:
+        self.days.recount()
+
     def finish(self, rebuild: bool) -> None:
-        # New artifacts are found by the rollup itself; changed ones need their days named,
-        # and only this pass knows them, so this runs however the pass ends.
-        stats.refresh_rollup(rebuild=rebuild, days=self.days.days)
+        # Runs however the pass ends; a pass killed outright leaves its days marked instead.
+        self.days.recount(rebuild=rebuild)
+
+    @contextmanager
+    def _transaction(self):
+        """A transaction that also keeps the days its rows touched."""
+        with transaction.atomic():
+            yield
+            self.days.save()
 
     def _write(self, plan: UpsertPlan) -> dict:
         return plan.apply()
@@ -225,11 +238,11 @@ class Writer(DryRunWriter):
             super().mark_run_tree_gone(runs)
 
     def store_run(self, fetched: FetchedRun) -> None:
-        with transaction.atomic():
+        with self._transaction():
             super().store_run(fetched)
 
     def _save_run(self, plan: UpsertPlan, product_pk, workflow_pk, created_date) -> None:
-        with transaction.atomic():
+        with self._transaction():
             plan.apply()
             for row, _before in plan.to_update:
                 self._follow_run(row.pk, product_pk, workflow_pk, created_date)
