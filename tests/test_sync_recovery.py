@@ -2,7 +2,7 @@
 
 import pytest
 
-from artifacts_app import stats
+from artifacts_app import locks, stats
 from artifacts_app.models import CiArtifact, SyncRun
 from artifacts_app.sync import sync
 from tests.simulator_fixtures import start_simulator
@@ -50,3 +50,30 @@ class KilledPassTests:
                 CiArtifact.objects.filter(workflow__asc_id=workflow.id),
                 workflow__asc_id=workflow.id,
             )
+
+
+class FullPassWorkerTests:
+    def test_a_product_walked_in_full_by_another_worker_meanwhile_is_not_walked_again(
+        self, settled, asc_tokens, monkeypatch
+    ):
+        monkeypatch.setattr(locks, "per_product_locks", lambda: True)  # PostgreSQL's leases
+        client = fast_client(settled, asc_tokens)
+        sync(client=client, reserve=0)
+        settled.stats.reset()
+        last = max(settled.dataset.products, key=lambda product: product.name)
+        other_worker = []
+
+        def other_worker_walks_the_last_product(event):
+            if not other_worker:
+                other = fast_client(settled, asc_tokens)
+                other_worker.append(sync(client=other, full=True, products=[last.id], reserve=0))
+
+        run = sync(
+            client=client, full=True, reserve=0, progress=other_worker_walks_the_last_product
+        )
+
+        assert run.status == SyncRun.Status.SUCCEEDED
+        assert other_worker[0].status == SyncRun.Status.SUCCEEDED
+        dataset = settled.dataset
+        runs = sum(len(dataset.visible_runs(product)) for product in dataset.products)
+        assert settled.stats.by_kind["ciBuildRuns/actions"] == runs

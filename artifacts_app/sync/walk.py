@@ -167,6 +167,12 @@ class SyncPass:
         """Workflows, the runs newer than the stored ones, and re-polls of unfinished runs."""
         writer = self.writer
         self.between_units()
+        sync_state = writer.sync_state(product)
+        walked = sync_state.last_full_sync_at
+        if self.full and walked is not None and walked >= writer.now:
+            # Another worker walked all of it after this pass began: not twice.
+            logger.info("product %s: walked in full by another sync meanwhile", product.asc_id)
+            return
         workflows = self._storable(
             list(self.guarded(self.client.workflows(product.asc_id))), "workflow"
         )
@@ -178,7 +184,6 @@ class SyncPass:
                 asc_id__in=[w.id for w in workflows]
             )
         )
-        sync_state = writer.sync_state(product)
         newest = None if self.full else sync_state.newest_synced_number
         seen: set[str] = set()
         top_number = None
@@ -206,9 +211,7 @@ class SyncPass:
             # The whole list was walked: everything not seen has vanished upstream.
             reached = True
             self._mark_runs_gone(product, seen)
-            if self.full:
-                sync_state.last_full_sync_at = writer.now
-            writer.save_state(sync_state, backfill_next_url="", backfill_complete=True)
+            writer.note_whole_list(sync_state, full=self.full)
         if top_number is not None and reached:
             writer.note_newest(sync_state, top_number)
         self.repoll(product, seen, workflow_pks)

@@ -179,6 +179,9 @@ class DryRunWriter:
     def advance_backfill(self, sync_state, page: resources.Page, top_number) -> None:
         """A page of the first or backfill walk is stored: resume after it next time."""
 
+    def note_whole_list(self, sync_state: ProductSyncState, full: bool) -> None:
+        """Every run of the product was walked: no backfill is left to do."""
+
 
 class Writer(DryRunWriter):
     """Stores the mirror rows and keeps the dashboard's daily totals current."""
@@ -275,6 +278,13 @@ class Writer(DryRunWriter):
     def note_newest(self, sync_state: ProductSyncState, top_number: int) -> None:
         sync_state.newest_synced_number = max(top_number, sync_state.newest_synced_number or 0)
         self.save_state(sync_state)
+
+    def note_whole_list(self, sync_state: ProductSyncState, full: bool) -> None:
+        changes = {"backfill_next_url": "", "backfill_complete": True}
+        if full:
+            # When the walk ended, so another worker's full pass that began before skips it.
+            changes["last_full_sync_at"] = timezone.now()
+        self.save_state(sync_state, **changes)
 
     def advance_backfill(self, sync_state, page, top_number) -> None:
         if top_number is not None and sync_state.newest_synced_number is None:
