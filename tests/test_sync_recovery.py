@@ -1,12 +1,34 @@
 """What a killed pass, a second worker or a faulty day leaves behind: the next pass mends it."""
 
+from contextlib import suppress
+
 import pytest
+import requests
 
 from artifacts_app import locks, stats
-from artifacts_app.models import CiArtifact, SyncRun
+from artifacts_app.asc import AscError
+from artifacts_app.models import (
+    ArtifactDailyTotal,
+    ArtifactDailyTypeTotal,
+    ArtifactRollupState,
+    CiArtifact,
+    CiBuildAction,
+    CiBuildRun,
+    CiProduct,
+    CiWorkflow,
+    ProductSyncState,
+    RollupRecount,
+    SyncLock,
+    SyncRun,
+)
 from artifacts_app.sync import sync
 from tests.simulator_fixtures import start_simulator
-from tests.sync_helpers import assert_daily_totals_match, fast_client, move_a_run
+from tests.sync_helpers import (
+    assert_daily_totals_match,
+    fast_client,
+    move_a_run,
+    stored_artifacts,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -77,3 +99,83 @@ class FullPassWorkerTests:
         dataset = settled.dataset
         runs = sum(len(dataset.visible_runs(product)) for product in dataset.products)
         assert settled.stats.by_kind["ciBuildRuns/actions"] == runs
+
+
+FAULT_MIX = {"429": 0.1, "500": 0.05, "503": 0.05, "reset": 0.05, "truncate": 0.03}
+
+
+class RequestLog(requests.Session):
+    """What the sync saw: each request's path and query, and its status or failure."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen = []
+
+    def get(self, url, **kwargs):
+        request = (url.split("/v1/", 1)[-1], kwargs.get("params"))  # the port changes
+        try:
+            response = super().get(url, **kwargs)
+        except requests.RequestException as exc:
+            self.seen.append((*request, type(exc).__name__))
+            raise
+        self.seen.append((*request, response.status_code))
+        return response
+
+
+def _forget_the_mirror():
+    for model in (
+        ArtifactDailyTypeTotal,
+        ArtifactDailyTotal,
+        ArtifactRollupState,
+        RollupRecount,
+        CiArtifact,
+        CiBuildAction,
+        CiBuildRun,
+        ProductSyncState,
+        CiWorkflow,
+        CiProduct,
+        SyncLock,
+        SyncRun,
+    ):
+        model.objects.all().delete()
+
+
+def _faulty_first_then_later_sync(asc_key, asc_tokens, other_tool: bool):
+    """A first sync, then one after three hours, under faults from seed 5."""
+    server = start_simulator(asc_key, seed=5, runs=60, rates=dict(FAULT_MIX))
+    log = RequestLog()
+    try:
+        client = fast_client(server, asc_tokens, session=log)
+        tool = fast_client(server, asc_tokens)
+        product_id = server.dataset.products[0].id
+
+        def another_tool_on_the_same_api(_event):
+            if other_tool:
+                with suppress(AscError):
+                    tool.product(product_id)
+
+        passes = [sync(client=client, reserve=0, progress=another_tool_on_the_same_api)]
+        server.dataset.advance(hours=3)
+        passes.append(sync(client=client, reserve=0, progress=another_tool_on_the_same_api))
+        outcome = (
+            [(p.status, p.error, p.api_calls, p.created, p.updated) for p in passes],
+            log.seen,
+            stored_artifacts(),
+        )
+    finally:
+        server.stop()
+    _forget_the_mirror()
+    return outcome
+
+
+class ReproducibleFaultTests:
+    def test_a_faulty_sync_under_a_fixed_seed_replays_exactly_whatever_else_calls_the_api(
+        self, asc_key, asc_tokens
+    ):
+        alone = _faulty_first_then_later_sync(asc_key, asc_tokens, other_tool=False)
+        shared = _faulty_first_then_later_sync(asc_key, asc_tokens, other_tool=True)
+
+        assert any(isinstance(outcome, str) or outcome >= 429 for *_r, outcome in alone[1])
+        assert shared[0] == alone[0]
+        assert shared[1] == alone[1]
+        assert shared[2] == alone[2]

@@ -359,7 +359,8 @@ class SimulatorApp:
                 )
             self._authenticate(environ)
             self._spend_budget()
-            fault = self.config.faults.next_api_fault()
+            request = f"GET {path}?{environ.get('QUERY_STRING', '')}"
+            fault = self.config.faults.next_api_fault(request)
             if self.config.faults.latency:
                 time.sleep(self.config.faults.latency)
             if fault:

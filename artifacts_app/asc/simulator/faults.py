@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import threading
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass, field
 
 API_FAULTS = ("401", "429", "429-retry-after", "500", "503", "reset", "truncate", "invalid-json")
@@ -34,6 +34,7 @@ class Faults:
         self._random = random.Random(self.seed)
         self._lock = threading.Lock()
         self._api_queue: deque[str] = deque()
+        self._requests_made: Counter[str] = Counter()
         self._download_queue: deque[str] = deque()
 
     def inject(self, kind: str, count: int = 1) -> None:
@@ -54,12 +55,25 @@ class Faults:
             self.download_cut = 0.0
             self.latency = self.download_latency = 0.0
 
-    def next_api_fault(self) -> str | None:
+    def next_api_fault(self, request: str | None = None) -> str | None:
+        """The fault for the next API request, if any.
+
+        Given the ``request`` (method, path and query), the draw depends only on the seed,
+        the request and how many times it was made before: the same requests get the same
+        faults whatever other requests reach the server and in whatever order, so a faulty
+        run under a fixed seed replays exactly."""
         with self._lock:
             if self._api_queue:
                 return self._api_queue.popleft()
+            if not any(self.rates.values()):
+                return None
+            draws = self._random
+            if request is not None:
+                made = self._requests_made[request]
+                self._requests_made[request] = made + 1
+                draws = random.Random(f"{self.seed}/{request}/{made}")
             for kind, rate in self.rates.items():
-                if rate and self._random.random() < rate:
+                if rate and draws.random() < rate:
                     return kind
             return None
 
