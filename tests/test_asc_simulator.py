@@ -1,56 +1,15 @@
 """The simulator speaks Apple's documents, checks tokens like Apple, and fails on demand."""
 
-import copy
 import hashlib
-import json
 import time
-from functools import cache
-from pathlib import Path
 
 import jwt
 import pytest
 import requests
-from jsonschema import Draft7Validator
 
 from artifacts_app.asc.simulator import Dataset, expected_sha256, run_in_thread
+from tests.apple_spec import validate
 from tests.simulator_fixtures import SIM_ISSUER_ID, SIM_KEY_ID, make_key_pair
-
-SPEC_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "asc-openapi"
-SPEC_PATH = SPEC_DIR / "xcode-cloud-subset.json"
-needs_spec = pytest.mark.skipif(
-    not SPEC_PATH.exists(), reason="Apple's OpenAPI subset (../shared/asc-openapi) is not present"
-)
-
-# Apple's own examples send null for these on unfinished runs and actions, although the
-# spec does not mark them nullable; the validator is widened for exactly these fields.
-NULLABLE = {
-    "CiBuildRun": [
-        "startedDate",
-        "finishedDate",
-        "issueCounts",
-        "completionStatus",
-        "cancelReason",
-    ],
-    "CiBuildAction": ["startedDate", "finishedDate", "issueCounts", "completionStatus"],
-}
-
-
-@cache
-def spec() -> dict:
-    document = json.loads(SPEC_PATH.read_text())
-    patched = copy.deepcopy(document)
-    schemas = patched["components"]["schemas"]
-    for name, attributes in NULLABLE.items():
-        properties = schemas[name]["properties"]["attributes"]["properties"]
-        for attribute in attributes:
-            properties[attribute] = {"anyOf": [properties[attribute], {"type": "null"}]}
-    return patched
-
-
-def validate(document: dict, schema_name: str) -> None:
-    schema = {"$ref": f"#/components/schemas/{schema_name}", "components": spec()["components"]}
-    errors = sorted(Draft7Validator(schema).iter_errors(document), key=str)
-    assert not errors, f"{schema_name}: {errors[0].message} at {list(errors[0].absolute_path)}"
 
 
 def api(simulator, tokens, path, **params):
@@ -77,7 +36,6 @@ def first(simulator, kind):
     }[kind]
 
 
-@needs_spec
 class DocumentSchemaTests:
     @pytest.mark.parametrize(
         ("path", "params", "schema"),
@@ -384,10 +342,9 @@ class DatasetTests:
         assert any(size > 2 * 2**30 for size in archives)
         assert max(logs) < 50 * 2**20
 
-    def test_ten_thousand_runs_build_in_a_few_seconds(self):
-        started = time.monotonic()
+    def test_ten_thousand_runs_make_an_account_of_realistic_scale(self):
+        # How fast it builds is measured by benchmarks/dataset_benchmark.py.
         dataset = Dataset(seed=2, runs=10_000)
-        assert time.monotonic() - started < 10
         assert len(dataset.runs) == 10_000
         assert len(dataset.artifacts) > 50_000
 
