@@ -1,7 +1,11 @@
 """The simulator speaks Apple's documents, checks tokens like Apple, and fails on demand."""
 
 import hashlib
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import jwt
 import pytest
@@ -283,6 +287,24 @@ class BudgetTests:
         api(simulator, asc_tokens, f"/v1/ciProducts/{product.id}/buildRuns")
         assert simulator.stats.api_requests == 3
         assert simulator.stats.by_kind["ciProducts/buildRuns"] == 2
+
+
+class PackageTests:
+    def test_the_simulator_imports_without_django_settings(self):
+        code = (
+            "import sys, artifacts_app.asc.simulator; "
+            "print(sorted(m for m in sys.modules if m.startswith('django')))"
+        )
+        environment = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+        result = subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=Path(__file__).resolve().parents[1],
+            env=environment,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert result.stdout.strip() == "[]"
 
 
 class DatasetTests:

@@ -12,12 +12,12 @@ PENDING or RUNNING, carrying Apple's nulls, and finish when the clock moves past
 from __future__ import annotations
 
 import bisect
-import hashlib
 import random
 import threading
 import uuid
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+
+from .records import SimAction, SimArtifact, SimGitRef, SimProduct, SimRun, SimWorkflow
 
 DEFAULT_NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 MiB = 1024 * 1024
@@ -75,114 +75,6 @@ MESSAGES = [
     "Improve launch time",
     "Localise onboarding",
 ]
-
-
-@dataclass(eq=False)
-class SimGitRef:
-    id: str
-    name: str
-    kind: str  # BRANCH or TAG
-
-    @property
-    def canonical_name(self) -> str:
-        return f"refs/{'heads' if self.kind == 'BRANCH' else 'tags'}/{self.name}"
-
-
-@dataclass(eq=False)
-class SimWorkflow:
-    id: str
-    product: SimProduct
-    kind: str
-    name: str
-    description: str
-    last_modified: float
-    is_enabled: bool = True
-    action_specs: list[tuple[str, str]] = field(default_factory=list)
-
-
-@dataclass(eq=False)
-class SimProduct:
-    id: str
-    index: int
-    name: str
-    product_type: str
-    created: float
-    archive_base: int
-    workflows: list[SimWorkflow] = field(default_factory=list)
-    refs: dict[str, SimGitRef] = field(default_factory=dict)
-    runs: list[SimRun] = field(default_factory=list)  # ascending number == ascending created
-    run_created: list[float] = field(default_factory=list)  # for bisect
-
-
-@dataclass(eq=False)
-class SimArtifact:
-    id: str
-    action: SimAction
-    file_type: str
-    file_name: str
-    file_size: int
-
-
-@dataclass(eq=False)
-class SimAction:
-    id: str
-    run: SimRun
-    name: str
-    action_type: str
-    start_offset: float  # seconds after the run starts
-    duration: float
-    outcome: str  # completion status once complete
-    is_required: bool
-    issues: tuple[int, int, int, int]  # analyzerWarnings, errors, testFailures, warnings
-    artifacts: list[SimArtifact] = field(default_factory=list)
-
-    def started(self) -> float:
-        return self.run.started() + self.start_offset
-
-    def finished(self) -> float:
-        return self.started() + self.duration
-
-    def progress(self, now: float) -> str:
-        if now < self.started():
-            return "PENDING"
-        if now < self.finished():
-            return "RUNNING"
-        return "COMPLETE"
-
-
-@dataclass(eq=False)
-class SimRun:
-    id: str
-    index: int
-    product: SimProduct
-    workflow: SimWorkflow
-    number: int
-    created: float
-    queued: float
-    outcome: str
-    cancel_reason: str | None
-    start_reason: str
-    is_pull_request: bool
-    source_ref: SimGitRef
-    destination_ref: SimGitRef | None
-    commit_sha: str
-    destination_sha: str | None
-    message: str
-    author: str
-    actions: list[SimAction] = field(default_factory=list)
-
-    def started(self) -> float:
-        return self.created + self.queued
-
-    def finished(self) -> float:
-        return self.started() + max((a.start_offset + a.duration for a in self.actions), default=0)
-
-    def progress(self, now: float) -> str:
-        if now < self.started():
-            return "PENDING"
-        if now < self.finished():
-            return "RUNNING"
-        return "COMPLETE"
 
 
 class Dataset:
@@ -493,33 +385,3 @@ def _weighted_index(rng: random.Random, count: int) -> int:
     """Earlier products are busier: weights 1, 1/2, 1/3, ..."""
     weights = [1 / (i + 1) for i in range(count)]
     return rng.choices(range(count), weights=weights)[0]
-
-
-# --- download content ----------------------------------------------------------------
-
-BLOCK_SIZE = 64 * 1024
-
-
-def _block(artifact_id: str) -> bytes:
-    seed = hashlib.sha256(artifact_id.encode()).digest()
-    return (seed * (BLOCK_SIZE // len(seed) + 1))[:BLOCK_SIZE]
-
-
-def content_chunks(artifact_id: str, size: int, chunk_size: int = BLOCK_SIZE):
-    """The bytes of an artifact's download: ``size`` bytes of a block derived from its id."""
-    block = _block(artifact_id)
-    if chunk_size != BLOCK_SIZE:
-        block = (block * (chunk_size // BLOCK_SIZE + 1))[:chunk_size]
-    remaining = size
-    while remaining > 0:
-        piece = block if remaining >= len(block) else block[:remaining]
-        remaining -= len(piece)
-        yield piece
-
-
-def expected_sha256(artifact_id: str, size: int) -> str:
-    """The SHA-256 hex digest of what the simulator serves for this artifact."""
-    digest = hashlib.sha256()
-    for chunk in content_chunks(artifact_id, size):
-        digest.update(chunk)
-    return digest.hexdigest()

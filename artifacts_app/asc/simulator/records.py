@@ -1,0 +1,117 @@
+"""The records of a simulated account: products, workflows, runs, actions, artifacts, refs.
+
+Plain data; ``Dataset`` makes them and documents render them. Progress is derived from the
+simulated clock, so a run finishes when the clock moves past it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(eq=False)
+class SimGitRef:
+    id: str
+    name: str
+    kind: str  # BRANCH or TAG
+
+    @property
+    def canonical_name(self) -> str:
+        return f"refs/{'heads' if self.kind == 'BRANCH' else 'tags'}/{self.name}"
+
+
+@dataclass(eq=False)
+class SimWorkflow:
+    id: str
+    product: SimProduct
+    kind: str
+    name: str
+    description: str
+    last_modified: float
+    is_enabled: bool = True
+    action_specs: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass(eq=False)
+class SimProduct:
+    id: str
+    index: int
+    name: str
+    product_type: str
+    created: float
+    archive_base: int
+    workflows: list[SimWorkflow] = field(default_factory=list)
+    refs: dict[str, SimGitRef] = field(default_factory=dict)
+    runs: list[SimRun] = field(default_factory=list)  # ascending number == ascending created
+    run_created: list[float] = field(default_factory=list)  # for bisect
+
+
+@dataclass(eq=False)
+class SimArtifact:
+    id: str
+    action: SimAction
+    file_type: str
+    file_name: str
+    file_size: int
+
+
+@dataclass(eq=False)
+class SimAction:
+    id: str
+    run: SimRun
+    name: str
+    action_type: str
+    start_offset: float  # seconds after the run starts
+    duration: float
+    outcome: str  # completion status once complete
+    is_required: bool
+    issues: tuple[int, int, int, int]  # analyzerWarnings, errors, testFailures, warnings
+    artifacts: list[SimArtifact] = field(default_factory=list)
+
+    def started(self) -> float:
+        return self.run.started() + self.start_offset
+
+    def finished(self) -> float:
+        return self.started() + self.duration
+
+    def progress(self, now: float) -> str:
+        if now < self.started():
+            return "PENDING"
+        if now < self.finished():
+            return "RUNNING"
+        return "COMPLETE"
+
+
+@dataclass(eq=False)
+class SimRun:
+    id: str
+    index: int
+    product: SimProduct
+    workflow: SimWorkflow
+    number: int
+    created: float
+    queued: float
+    outcome: str
+    cancel_reason: str | None
+    start_reason: str
+    is_pull_request: bool
+    source_ref: SimGitRef
+    destination_ref: SimGitRef | None
+    commit_sha: str
+    destination_sha: str | None
+    message: str
+    author: str
+    actions: list[SimAction] = field(default_factory=list)
+
+    def started(self) -> float:
+        return self.created + self.queued
+
+    def finished(self) -> float:
+        return self.started() + max((a.start_offset + a.duration for a in self.actions), default=0)
+
+    def progress(self, now: float) -> str:
+        if now < self.started():
+            return "PENDING"
+        if now < self.finished():
+            return "RUNNING"
+        return "COMPLETE"
