@@ -257,6 +257,10 @@ class TokenVerificationTests:
         )
         assert response.status_code == 200
 
+    def test_a_token_without_iat_is_refused(self, simulator, asc_key):
+        detail = self.detail_for(simulator, self.sign(asc_key.private_pem, iat=None))
+        assert "iat is required" in detail
+
     def test_missing_authorization_is_refused(self, simulator):
         response = requests.get(simulator.base_url + "/v1/ciProducts", timeout=5)
         assert response.status_code == 401

@@ -22,8 +22,9 @@ from .errors import (
     unauthorized,
 )
 from .faults import Faults, close_after, reset_connection
+from .handlers import Api
 from .query import parse_request
-from .routes import Api, find_route
+from .routes import find_route
 from .stats import Stats
 
 

@@ -59,8 +59,11 @@ def _claims_problem(claims: dict[str, Any], config: SimulatorConfig) -> str | No
     if claims.get("aud") != AUDIENCE:
         return f"aud must be {AUDIENCE!r}"
     iat, exp = claims.get("iat"), claims.get("exp")
-    if not isinstance(iat, int | float) or not isinstance(exp, int | float):
-        return "iat and exp are required"
+    if not isinstance(exp, int | float):
+        return "exp is required"
+    if not isinstance(iat, int | float):
+        # Apple documents iat as part of the token; its 20-minute rule is measured from it.
+        return "iat is required: the token's lifetime is measured from it"
     now = config.clock()
     if exp <= now:
         return "the token has expired"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -23,9 +24,9 @@ def page(
     request: Request,
     items: list[Any],
     render: Callable[[Any], Resource],
-    included: list[Resource] | None = None,
+    included: Callable[[list[Any]], list[Resource]] | None = None,
 ) -> dict[str, Any]:
-    """Offset pagination behind an opaque cursor."""
+    """Offset pagination behind an opaque cursor; ``included`` gets the page's items."""
     limit = request.limit
     offset = decode_cursor(request.query.get("cursor"), "o")
     shown = items[offset : offset + limit]
@@ -33,8 +34,9 @@ def page(
     document = list_document(
         request, [render(i) for i in shown], len(items), {"o": offset + limit} if more else None
     )
-    if included:
-        document["included"] = included
+    extra = included(shown) if included else []
+    if extra:
+        document["included"] = extra
     return document
 
 
@@ -75,3 +77,12 @@ def list_document(
 def self_link(request: Request) -> str:
     query = f"?{urlencode(request.query)}" if request.query else ""
     return f"{request.base}{request.path}{query}"
+
+
+def linkage(kind: str, resource_id: str) -> dict[str, str]:
+    return {"type": kind, "id": resource_id}
+
+
+def iso(timestamp: float) -> str:
+    moment = datetime.fromtimestamp(timestamp, UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"

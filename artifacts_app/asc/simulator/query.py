@@ -82,7 +82,46 @@ FIELDS = {
     ],
     "ciArtifacts": ["fileType", "fileName", "fileSize", "downloadUrl"],
     "scmGitReferences": ["name", "canonicalName", "isDeleted", "kind", "repository"],
+    "scmRepositories": [
+        "lastAccessedDate",
+        "httpCloneUrl",
+        "sshCloneUrl",
+        "ownerName",
+        "repositoryName",
+        "scmProvider",
+        "defaultBranch",
+        "gitReferences",
+        "pullRequests",
+    ],
+    "scmPullRequests": [
+        "title",
+        "number",
+        "webUrl",
+        "sourceRepositoryOwner",
+        "sourceRepositoryName",
+        "sourceBranchName",
+        "destinationRepositoryOwner",
+        "destinationRepositoryName",
+        "destinationBranchName",
+        "isClosed",
+        "isCrossRepository",
+        "repository",
+    ],
+    "ciXcodeVersions": ["version", "name", "testDestinations", "macOsVersions"],
+    "ciMacOsVersions": ["version", "name", "xcodeVersions"],
+    "ciIssues": ["issueType", "message", "fileSource", "category"],
+    "ciTestResults": [
+        "className",
+        "name",
+        "status",
+        "fileSource",
+        "message",
+        "destinationTestResults",
+    ],
 }
+
+
+INCLUDED_LIMIT = 50  # Apple's maximum for limit[relationship]
 
 
 @dataclass
@@ -128,6 +167,13 @@ def parse_request(environ: dict[str, Any], spec: dict[str, Any]) -> Request:
         elif name.startswith("fields[") and name[7:-1] in spec.get("fields", []):
             kind = name[7:-1]
             fields[kind] = _field_names(name, kind, value)
+        elif name.startswith("limit[") and name in spec.get("extra", []):
+            if not value.isdigit() or not 1 <= int(value) <= INCLUDED_LIMIT:
+                raise invalid(
+                    name,
+                    f"'{value}' is not a valid value for '{name}': "
+                    f"use an integer from 1 to {INCLUDED_LIMIT}",
+                )
         elif name not in spec.get("extra", []):
             raise invalid(
                 name,

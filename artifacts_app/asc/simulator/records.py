@@ -6,6 +6,8 @@ simulated clock, so a run finishes when the clock moves past it.
 
 from __future__ import annotations
 
+import random
+import uuid
 from dataclasses import dataclass, field
 
 
@@ -33,6 +35,77 @@ class SimWorkflow:
 
 
 @dataclass(eq=False)
+class SimRepository:
+    id: str
+    owner: str
+    name: str
+    last_accessed: float
+
+    @property
+    def http_clone_url(self) -> str:
+        return f"https://git.example.com/{self.owner}/{self.name}.git"
+
+    @property
+    def ssh_clone_url(self) -> str:
+        return f"ssh://git@git.example.com/{self.owner}/{self.name}.git"
+
+
+@dataclass(eq=False)
+class SimApp:
+    id: str  # Apple's app ids are numeric strings
+    name: str
+    sku: str
+    bundle_record_id: str  # the bundleIds resource's id
+    bundle_identifier: str  # com.example.app
+    seed_id: str
+
+
+@dataclass(eq=False)
+class SimPullRequest:
+    id: str
+    number: int
+    title: str
+    source: SimGitRef
+    destination: SimGitRef
+    repository: SimRepository
+
+    @property
+    def web_url(self) -> str:
+        repository = self.repository
+        return f"https://git.example.com/{repository.owner}/{repository.name}/pull/{self.number}"
+
+
+@dataclass(frozen=True)
+class SimToolVersion:
+    """An Xcode or macOS version a workflow builds with."""
+
+    id: str
+    name: str
+    version: str
+
+
+@dataclass(eq=False)
+class SimIssue:
+    id: str
+    action: SimAction
+    issue_type: str  # ANALYZER_WARNING, ERROR, TEST_FAILURE, WARNING
+    message: str
+    path: str
+    line: int
+
+
+@dataclass(eq=False)
+class SimTestResult:
+    id: str
+    action: SimAction
+    class_name: str
+    name: str
+    status: str  # SUCCESS or FAILURE
+    message: str
+    duration: float
+
+
+@dataclass(eq=False)
 class SimProduct:
     id: str
     index: int
@@ -40,6 +113,9 @@ class SimProduct:
     product_type: str
     created: float
     archive_base: int
+    repository: SimRepository
+    app: SimApp | None = None  # a framework has none
+    pull_requests: dict[str, SimPullRequest] = field(default_factory=dict)  # by source branch
     workflows: list[SimWorkflow] = field(default_factory=list)
     refs: dict[str, SimGitRef] = field(default_factory=dict)
     runs: list[SimRun] = field(default_factory=list)  # ascending number == ascending created
@@ -101,6 +177,7 @@ class SimRun:
     destination_sha: str | None
     message: str
     author: str
+    pull_request: SimPullRequest | None = None
     actions: list[SimAction] = field(default_factory=list)
 
     def started(self) -> float:
@@ -115,3 +192,8 @@ class SimRun:
         if now < self.finished():
             return "RUNNING"
         return "COMPLETE"
+
+
+def random_uuid(rng: random.Random) -> str:
+    """A version-4 UUID drawn from ``rng``: the same seed gives the same ids."""
+    return str(uuid.UUID(int=rng.getrandbits(128), version=4))

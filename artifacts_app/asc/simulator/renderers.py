@@ -2,46 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from collections.abc import Iterable
 from typing import Any
 
-from .dataset import Dataset
-from .documents import Resource
-from .query import Request
+from .catalog import MACOS, XCODE
+from .documents import Resource, iso, linkage
 from .records import SimAction, SimArtifact, SimGitRef, SimProduct, SimRun, SimWorkflow
+from .related import ALL_BRANCHES, START_CONDITIONS, BaseRenderer
 
 
-class Renderer:
-    """Renders records for one request (its base URL, ``fields[...]`` and ``include``)."""
-
-    def __init__(self, request: Request, dataset: Dataset, download_url: Callable[[str, str], str]):
-        self.request = request
-        self.dataset = dataset
-        self.download_url = download_url
-
-    def resource(
-        self,
-        kind: str,
-        resource_id: str,
-        attributes: dict[str, Any],
-        relationships: dict[str, Any] | None = None,
-    ) -> Resource:
-        wanted = self.request.fields.get(kind)
-        resource: Resource = {"type": kind, "id": resource_id}
-        resource["attributes"] = {
-            k: v for k, v in attributes.items() if wanted is None or k in wanted
-        }
-        if relationships:
-            kept = {k: v for k, v in relationships.items() if wanted is None or k in wanted}
-            if kept:
-                resource["relationships"] = kept
-        resource["links"] = {"self": f"{self.request.base}/v1/{kind}/{resource_id}"}
-        return resource
-
-    def links(self, kind: str, resource_id: str, name: str) -> dict[str, Any]:
-        base = f"{self.request.base}/v1/{kind}/{resource_id}"
-        return {"links": {"self": f"{base}/relationships/{name}", "related": f"{base}/{name}"}}
+class Renderer(BaseRenderer):
+    """Xcode Cloud's own resources: products, workflows, runs, actions, artifacts."""
 
     def product(self, product: SimProduct) -> Resource:
         attributes = {
@@ -49,17 +20,34 @@ class Renderer:
             "createdDate": iso(product.created),
             "productType": product.product_type,
         }
-        relationships = {
-            name: self.links("ciProducts", product.id, name)
-            for name in (
-                "app",
-                "workflows",
-                "primaryRepositories",
-                "additionalRepositories",
-                "buildRuns",
-            )
-        }
+        names = ["workflows", "primaryRepositories", "additionalRepositories", "buildRuns"]
+        if product.app is not None:
+            names.insert(0, "app")
+        relationships = {name: self.links("ciProducts", product.id, name) for name in names}
+        include = self.request.include
+        if product.app is not None:
+            if "app" in include:
+                relationships["app"]["data"] = linkage("apps", product.app.id)
+            if "bundleId" in include:
+                bundle = linkage("bundleIds", product.app.bundle_record_id)
+                relationships["bundleId"] = {"data": bundle}
+        if "primaryRepositories" in include:
+            repositories = relationships["primaryRepositories"]
+            repositories["data"] = [linkage("scmRepositories", product.repository.id)]
+            repositories["meta"] = {"paging": {"total": 1, "limit": 50}}
         return self.resource("ciProducts", product.id, attributes, relationships)
+
+    def product_included(self, products: list[SimProduct]) -> list[Resource]:
+        include = self.request.include
+        included: list[Resource] = []
+        for product in products:
+            if product.app is not None and "app" in include:
+                included.append(self.app(product.app))
+            if product.app is not None and "bundleId" in include:
+                included.append(self.bundle_id(product.app))
+            if "primaryRepositories" in include:
+                included.append(self.repository(product.repository))
+        return included
 
     def workflow(self, workflow: SimWorkflow) -> Resource:
         attributes = {
@@ -80,12 +68,34 @@ class Renderer:
             "clean": workflow.kind == "release",
             "containerFilePath": "App.xcodeproj",
             "lastModifiedDate": iso(workflow.last_modified),
+            **START_CONDITIONS[workflow.kind],
+            "manualBranchStartCondition": {"source": ALL_BRANCHES},
         }
+        repository = self.links("ciWorkflows", workflow.id, "repository")
+        repository["data"] = linkage("scmRepositories", workflow.product.repository.id)
         relationships = {
-            "product": {"data": {"type": "ciProducts", "id": workflow.product.id}},
+            "product": {"data": linkage("ciProducts", workflow.product.id)},
+            "repository": repository,
+            "xcodeVersion": {"data": linkage("ciXcodeVersions", XCODE.id)},
+            "macOsVersion": {"data": linkage("ciMacOsVersions", MACOS.id)},
             "buildRuns": self.links("ciWorkflows", workflow.id, "buildRuns"),
         }
         return self.resource("ciWorkflows", workflow.id, attributes, relationships)
+
+    def workflow_included(self, workflows: list[SimWorkflow]) -> list[Resource]:
+        include = self.request.include
+        included: dict[str, Resource] = {}
+        for workflow in workflows:
+            if "product" in include:
+                included[workflow.product.id] = self.product(workflow.product)
+            if "repository" in include:
+                repository = workflow.product.repository
+                included[repository.id] = self.repository(repository)
+        if workflows and "xcodeVersion" in include:
+            included[XCODE.id] = self.tool_version("ciXcodeVersions", XCODE)
+        if workflows and "macOsVersion" in include:
+            included[MACOS.id] = self.tool_version("ciMacOsVersions", MACOS)
+        return list(included.values())
 
     def run(self, run: SimRun) -> Resource:
         progress = run.progress(self.dataset.now_ts)
@@ -119,9 +129,14 @@ class Renderer:
         }
         if run.destination_ref is not None:
             linked["destinationBranch"] = ("scmGitReferences", run.destination_ref.id)
+        if run.pull_request is not None:
+            linked["pullRequest"] = ("scmPullRequests", run.pull_request.id)
         for name, (kind, resource_id) in linked.items():
             if name in self.request.include:
-                relationships[name] = {"data": {"type": kind, "id": resource_id}}
+                relationships[name] = {"data": linkage(kind, resource_id)}
+        if "builds" in self.request.include:  # runs here deliver no builds to App Store Connect
+            relationships["builds"]["data"] = []
+            relationships["builds"]["meta"] = {"paging": {"total": 0, "limit": 50}}
         return self.resource("ciBuildRuns", run.id, attributes, relationships)
 
     def run_included(self, runs: list[SimRun]) -> list[Resource]:
@@ -139,6 +154,8 @@ class Renderer:
                 refs.append(run.destination_ref)
             for ref in refs:
                 included[("r", ref.id)] = self.git_ref(ref)
+            if "pullRequest" in include and run.pull_request is not None:
+                included[("pr", run.pull_request.id)] = self.pull_request(run.pull_request)
         return list(included.values())
 
     def git_ref(self, ref: SimGitRef) -> Resource:
@@ -168,7 +185,7 @@ class Renderer:
             for name in ("buildRun", "artifacts", "issues", "testResults")
         }
         if "buildRun" in self.request.include:
-            relationships["buildRun"]["data"] = {"type": "ciBuildRuns", "id": action.run.id}
+            relationships["buildRun"]["data"] = linkage("ciBuildRuns", action.run.id)
         return self.resource("ciBuildActions", action.id, attributes, relationships)
 
     def artifact(self, artifact: SimArtifact) -> Resource:
@@ -179,11 +196,6 @@ class Renderer:
             "downloadUrl": self.download_url(self.request.base, artifact.id),
         }
         return self.resource("ciArtifacts", artifact.id, attributes)
-
-
-def iso(timestamp: float) -> str:
-    moment = datetime.fromtimestamp(timestamp, UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def _commit(sha: str | None, message: str, author: str) -> dict[str, Any]:

@@ -5,14 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
-from . import documents
-from .dataset import Dataset
-from .errors import not_found
-from .query import Request
-from .records import SimAction, SimProduct, SimRun, SimWorkflow
-from .renderers import Renderer
+from .handlers import Api
 
 Document = dict[str, Any]
 
@@ -61,108 +57,30 @@ WORKFLOW_ONE = {
     ],
 }
 ACTION_ONE = {"include": ["buildRun"], "fields": ["ciBuildActions", "ciBuildRuns"]}
-
-
-class Api:
-    """The handlers: each takes the parsed request and the ids in the path."""
-
-    def __init__(self, dataset: Dataset, download_url: Callable[[str, str], str]):
-        self.dataset = dataset
-        self.download_url = download_url
-
-    def renderer(self, request: Request) -> Renderer:
-        return Renderer(request, self.dataset, self.download_url)
-
-    def list_products(self, request: Request) -> Document:
-        products = list(self.dataset.products)
-        wanted = request.query.get("filter[productType]")
-        if wanted:
-            products = [p for p in products if p.product_type in wanted.split(",")]
-        if request.query.get("sort", "").endswith("latestBuildCreatedDate"):
-            products.sort(
-                key=lambda p: max(p.run_created, default=0),
-                reverse=request.query["sort"].startswith("-"),
-            )
-        return documents.page(request, products, self.renderer(request).product)
-
-    def get_product(self, request: Request, product_id: str) -> Document:
-        product = self._product(product_id)
-        return documents.single(request, self.renderer(request).product(product))
-
-    def list_workflows(self, request: Request, product_id: str) -> Document:
-        product = self._product(product_id)
-        render = self.renderer(request)
-        included = [render.product(product)] if "product" in request.include else []
-        return documents.page(request, product.workflows, render.workflow, included)
-
-    def get_workflow(self, request: Request, workflow_id: str) -> Document:
-        workflow = self._workflow(workflow_id)
-        render = self.renderer(request)
-        included = [render.product(workflow.product)] if "product" in request.include else []
-        return documents.single(request, render.workflow(workflow), included)
-
-    def list_product_runs(self, request: Request, product_id: str) -> Document:
-        return self._run_page(request, self.dataset.visible_runs(self._product(product_id)))
-
-    def list_workflow_runs(self, request: Request, workflow_id: str) -> Document:
-        workflow = self._workflow(workflow_id)
-        return self._run_page(request, self.dataset.visible_runs(workflow.product, workflow))
-
-    def _run_page(self, request: Request, runs: list[SimRun]) -> Document:
-        render = self.renderer(request)
-        return documents.run_page(request, runs, render.run, render.run_included)
-
-    def get_run(self, request: Request, run_id: str) -> Document:
-        run = self._run(run_id)
-        render = self.renderer(request)
-        return documents.single(request, render.run(run), render.run_included([run]))
-
-    def list_actions(self, request: Request, run_id: str) -> Document:
-        run = self._run(run_id)
-        render = self.renderer(request)
-        included = [render.run(run)] if "buildRun" in request.include else []
-        return documents.page(request, run.actions, render.action, included)
-
-    def get_action(self, request: Request, action_id: str) -> Document:
-        action = self._action(action_id)
-        render = self.renderer(request)
-        included = [render.run(action.run)] if "buildRun" in request.include else []
-        return documents.single(request, render.action(action), included)
-
-    def list_artifacts(self, request: Request, action_id: str) -> Document:
-        action = self._action(action_id)
-        artifacts = self.dataset.visible_artifacts(action)
-        return documents.page(request, artifacts, self.renderer(request).artifact)
-
-    def get_artifact(self, request: Request, artifact_id: str) -> Document:
-        artifact = self.dataset.artifacts.get(artifact_id)
-        if artifact is None or artifact not in self.dataset.visible_artifacts(artifact.action):
-            raise not_found("ciArtifacts", artifact_id)
-        return documents.single(request, self.renderer(request).artifact(artifact))
-
-    def _product(self, product_id: str) -> SimProduct:
-        product = self.dataset.product(product_id)
-        if product is None:
-            raise not_found("ciProducts", product_id)
-        return product
-
-    def _workflow(self, workflow_id: str) -> SimWorkflow:
-        workflow = self.dataset.workflows.get(workflow_id)
-        if workflow is None:
-            raise not_found("ciWorkflows", workflow_id)
-        return workflow
-
-    def _run(self, run_id: str) -> SimRun:
-        run = self.dataset.runs.get(run_id)
-        if run is None or not self.dataset.is_visible(run):
-            raise not_found("ciBuildRuns", run_id)
-        return run
-
-    def _action(self, action_id: str) -> SimAction:
-        action = self.dataset.actions.get(action_id)
-        if action is None or not self.dataset.is_visible(action.run):
-            raise not_found("ciBuildActions", action_id)
-        return action
+FIELDS_ONLY = {"fields": ["apps"]}
+# Resources served only one at a time, by id.
+SINGLE_KINDS = [
+    "scmRepositories",
+    "scmGitReferences",
+    "scmPullRequests",
+    "ciXcodeVersions",
+    "ciMacOsVersions",
+    "ciIssues",
+    "ciTestResults",
+]
+# The relationships/... linkage endpoints, per parent type.
+RELATIONSHIPS = {
+    "ciProducts": [
+        "app",
+        "workflows",
+        "primaryRepositories",
+        "additionalRepositories",
+        "buildRuns",
+    ],
+    "ciWorkflows": ["buildRuns", "repository"],
+    "ciBuildRuns": ["actions", "builds"],
+    "ciBuildActions": ["buildRun", "artifacts", "issues", "testResults"],
+}
 
 
 @dataclass(frozen=True)
@@ -184,6 +102,19 @@ def _route(path: str, kind: str, handler: Callable[..., Document], parameters: d
 ROUTES = [
     _route("/v1/ciProducts", "ciProducts", Api.list_products, PRODUCT_LIST),
     _route("/v1/ciProducts/{id}", "ciProducts/id", Api.get_product, PRODUCT_ONE),
+    _route("/v1/ciProducts/{id}/app", "ciProducts/app", Api.get_product_app, FIELDS_ONLY),
+    _route(
+        "/v1/ciProducts/{id}/primaryRepositories",
+        "ciProducts/primaryRepositories",
+        Api.list_primary_repositories,
+        {"limit": 200, "fields": ["scmRepositories"]},
+    ),
+    _route(
+        "/v1/ciProducts/{id}/additionalRepositories",
+        "ciProducts/additionalRepositories",
+        Api.list_additional_repositories,
+        {"limit": 200, "fields": ["scmRepositories"]},
+    ),
     _route(
         "/v1/ciProducts/{id}/workflows",
         "ciProducts/workflows",
@@ -195,6 +126,12 @@ ROUTES = [
     ),
     _route("/v1/ciWorkflows/{id}", "ciWorkflows/id", Api.get_workflow, WORKFLOW_ONE),
     _route(
+        "/v1/ciWorkflows/{id}/repository",
+        "ciWorkflows/repository",
+        Api.get_workflow_repository,
+        {"fields": ["scmRepositories"]},
+    ),
+    _route(
         "/v1/ciWorkflows/{id}/buildRuns", "ciWorkflows/buildRuns", Api.list_workflow_runs, RUN_LIST
     ),
     _route("/v1/ciBuildRuns/{id}", "ciBuildRuns/id", Api.get_run, RUN_ONE),
@@ -204,14 +141,50 @@ ROUTES = [
         Api.list_actions,
         {**ACTION_ONE, "limit": 200},
     ),
+    _route(
+        "/v1/ciBuildRuns/{id}/builds",
+        "ciBuildRuns/builds",
+        Api.list_run_builds,
+        {"limit": 200, "fields": ["builds"]},
+    ),
     _route("/v1/ciBuildActions/{id}", "ciBuildActions/id", Api.get_action, ACTION_ONE),
+    _route(
+        "/v1/ciBuildActions/{id}/buildRun", "ciBuildActions/buildRun", Api.get_action_run, RUN_ONE
+    ),
     _route(
         "/v1/ciBuildActions/{id}/artifacts",
         "ciBuildActions/artifacts",
         Api.list_artifacts,
         {"limit": 200, "fields": ["ciArtifacts"]},
     ),
+    _route(
+        "/v1/ciBuildActions/{id}/issues",
+        "ciBuildActions/issues",
+        Api.list_issues,
+        {"limit": 200, "fields": ["ciIssues"]},
+    ),
+    _route(
+        "/v1/ciBuildActions/{id}/testResults",
+        "ciBuildActions/testResults",
+        Api.list_test_results,
+        {"limit": 200, "fields": ["ciTestResults"]},
+    ),
     _route("/v1/ciArtifacts/{id}", "ciArtifacts/id", Api.get_artifact, {"fields": ["ciArtifacts"]}),
+    *[
+        _route(
+            f"/v1/{kind}/{{id}}", f"{kind}/id", partial(Api.get_one, kind=kind), {"fields": [kind]}
+        )
+        for kind in SINGLE_KINDS
+    ],
+    *[
+        _route(
+            f"/v1/{parent}/{{id}}/relationships/({'|'.join(names)})",
+            f"{parent}/relationships",
+            partial(Api.relationship, parent=parent),
+            {"limit": 200},
+        )
+        for parent, names in RELATIONSHIPS.items()
+    ],
 ]
 
 
