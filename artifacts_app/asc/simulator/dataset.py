@@ -155,21 +155,20 @@ class Dataset:
 
     def issues_of(self, action: SimAction) -> list[SimIssue]:
         """One issue per count in the action's issueCounts, once it is complete."""
-        if action.progress(self._now) != "COMPLETE":
-            return []
-        issues = details.issues(action)
-        with self.lock:
-            self.issues.update((issue.id, issue) for issue in issues)
-        return issues
+        return self._details(action, details.issues, self.issues)
 
     def test_results_of(self, action: SimAction) -> list[SimTestResult]:
         """A TEST action's results, as many failing as its testFailures count."""
+        return self._details(action, details.test_results, self.test_results)
+
+    def _details(self, action: SimAction, derive, index: dict) -> list:
+        """What ``derive`` reports for a complete action, remembered by id for lookups."""
         if action.progress(self._now) != "COMPLETE":
             return []
-        results = details.test_results(action)
+        found = derive(action)
         with self.lock:
-            self.test_results.update((result.id, result) for result in results)
-        return results
+            index.update((item.id, item) for item in found)
+        return found
 
     # --- generation -------------------------------------------------------------------
 

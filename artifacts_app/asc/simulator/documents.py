@@ -15,6 +15,10 @@ Resource = dict[str, Any]
 
 def single(request: Request, resource: Resource, included: list[Resource] | None = None):
     document: dict[str, Any] = {"data": resource, "links": {"self": self_link(request)}}
+    return _with_included(document, included or [])
+
+
+def _with_included(document: dict[str, Any], included: list[Resource]) -> dict[str, Any]:
     if included:
         document["included"] = included
     return document
@@ -34,10 +38,7 @@ def page(
     document = list_document(
         request, [render(i) for i in shown], len(items), {"o": offset + limit} if more else None
     )
-    extra = included(shown) if included else []
-    if extra:
-        document["included"] = extra
-    return document
+    return _with_included(document, included(shown) if included else [])
 
 
 def run_page(
@@ -56,10 +57,7 @@ def run_page(
     shown = ordered[:limit]
     cursor = {"n": shown[-1].number} if len(ordered) > limit else None
     document = list_document(request, [render(r) for r in shown], len(runs), cursor)
-    extra = included(shown)
-    if extra:
-        document["included"] = extra
-    return document
+    return _with_included(document, included(shown))
 
 
 def list_document(

@@ -131,8 +131,25 @@ class SimArtifact:
     file_size: int
 
 
+class Progressing:
+    """A run or an action: PENDING until it starts, RUNNING until it finishes, then COMPLETE."""
+
+    def started(self) -> float:
+        raise NotImplementedError
+
+    def finished(self) -> float:
+        raise NotImplementedError
+
+    def progress(self, now: float) -> str:
+        if now < self.started():
+            return "PENDING"
+        if now < self.finished():
+            return "RUNNING"
+        return "COMPLETE"
+
+
 @dataclass(eq=False)
-class SimAction:
+class SimAction(Progressing):
     id: str
     run: SimRun
     name: str
@@ -150,16 +167,9 @@ class SimAction:
     def finished(self) -> float:
         return self.started() + self.duration
 
-    def progress(self, now: float) -> str:
-        if now < self.started():
-            return "PENDING"
-        if now < self.finished():
-            return "RUNNING"
-        return "COMPLETE"
-
 
 @dataclass(eq=False)
-class SimRun:
+class SimRun(Progressing):
     id: str
     index: int
     product: SimProduct
@@ -185,13 +195,6 @@ class SimRun:
 
     def finished(self) -> float:
         return self.started() + max((a.start_offset + a.duration for a in self.actions), default=0)
-
-    def progress(self, now: float) -> str:
-        if now < self.started():
-            return "PENDING"
-        if now < self.finished():
-            return "RUNNING"
-        return "COMPLETE"
 
 
 def random_uuid(rng: random.Random) -> str:

@@ -57,7 +57,7 @@ WORKFLOW_ONE = {
     ],
 }
 ACTION_ONE = {"include": ["buildRun"], "fields": ["ciBuildActions", "ciBuildRuns"]}
-FIELDS_ONLY = {"fields": ["apps"]}
+SCM_ONE = {"fields": ["scmRepositories"]}
 # Resources served only one at a time, by id.
 SINGLE_KINDS = [
     "scmRepositories",
@@ -95,91 +95,53 @@ class Route:
         return found.groups() if found else None
 
 
-def _route(path: str, kind: str, handler: Callable[..., Document], parameters: dict) -> Route:
+def _route(path: str, handler: Callable[..., Document], parameters: dict) -> Route:
+    """``kind`` from the path: "/v1/ciProducts/{id}/workflows" counts as "ciProducts/workflows"."""
+    parts = path.removeprefix("/v1/").split("/")
+    named = [p for p in parts if p != "{id}" and not p.startswith("(")]
+    kind = f"{parts[0]}/id" if parts[-1] == "{id}" else "/".join(named)
     return Route(re.compile(path.replace("{id}", "([^/]+)")), kind, handler, parameters)
 
 
+def _listing(kind: str) -> dict[str, Any]:
+    return {"limit": 200, "fields": [kind]}
+
+
 ROUTES = [
-    _route("/v1/ciProducts", "ciProducts", Api.list_products, PRODUCT_LIST),
-    _route("/v1/ciProducts/{id}", "ciProducts/id", Api.get_product, PRODUCT_ONE),
-    _route("/v1/ciProducts/{id}/app", "ciProducts/app", Api.get_product_app, FIELDS_ONLY),
+    _route("/v1/ciProducts", Api.list_products, PRODUCT_LIST),
+    _route("/v1/ciProducts/{id}", Api.get_product, PRODUCT_ONE),
+    _route("/v1/ciProducts/{id}/app", Api.get_product_app, {"fields": ["apps"]}),
     _route(
         "/v1/ciProducts/{id}/primaryRepositories",
-        "ciProducts/primaryRepositories",
         Api.list_primary_repositories,
-        {"limit": 200, "fields": ["scmRepositories"]},
+        _listing("scmRepositories"),
     ),
     _route(
         "/v1/ciProducts/{id}/additionalRepositories",
-        "ciProducts/additionalRepositories",
         Api.list_additional_repositories,
-        {"limit": 200, "fields": ["scmRepositories"]},
+        _listing("scmRepositories"),
     ),
-    _route(
-        "/v1/ciProducts/{id}/workflows",
-        "ciProducts/workflows",
-        Api.list_workflows,
-        {**WORKFLOW_ONE, "limit": 200},
-    ),
-    _route(
-        "/v1/ciProducts/{id}/buildRuns", "ciProducts/buildRuns", Api.list_product_runs, RUN_LIST
-    ),
-    _route("/v1/ciWorkflows/{id}", "ciWorkflows/id", Api.get_workflow, WORKFLOW_ONE),
-    _route(
-        "/v1/ciWorkflows/{id}/repository",
-        "ciWorkflows/repository",
-        Api.get_workflow_repository,
-        {"fields": ["scmRepositories"]},
-    ),
-    _route(
-        "/v1/ciWorkflows/{id}/buildRuns", "ciWorkflows/buildRuns", Api.list_workflow_runs, RUN_LIST
-    ),
-    _route("/v1/ciBuildRuns/{id}", "ciBuildRuns/id", Api.get_run, RUN_ONE),
-    _route(
-        "/v1/ciBuildRuns/{id}/actions",
-        "ciBuildRuns/actions",
-        Api.list_actions,
-        {**ACTION_ONE, "limit": 200},
-    ),
-    _route(
-        "/v1/ciBuildRuns/{id}/builds",
-        "ciBuildRuns/builds",
-        Api.list_run_builds,
-        {"limit": 200, "fields": ["builds"]},
-    ),
-    _route("/v1/ciBuildActions/{id}", "ciBuildActions/id", Api.get_action, ACTION_ONE),
-    _route(
-        "/v1/ciBuildActions/{id}/buildRun", "ciBuildActions/buildRun", Api.get_action_run, RUN_ONE
-    ),
-    _route(
-        "/v1/ciBuildActions/{id}/artifacts",
-        "ciBuildActions/artifacts",
-        Api.list_artifacts,
-        {"limit": 200, "fields": ["ciArtifacts"]},
-    ),
-    _route(
-        "/v1/ciBuildActions/{id}/issues",
-        "ciBuildActions/issues",
-        Api.list_issues,
-        {"limit": 200, "fields": ["ciIssues"]},
-    ),
-    _route(
-        "/v1/ciBuildActions/{id}/testResults",
-        "ciBuildActions/testResults",
-        Api.list_test_results,
-        {"limit": 200, "fields": ["ciTestResults"]},
-    ),
-    _route("/v1/ciArtifacts/{id}", "ciArtifacts/id", Api.get_artifact, {"fields": ["ciArtifacts"]}),
+    _route("/v1/ciProducts/{id}/workflows", Api.list_workflows, {**WORKFLOW_ONE, "limit": 200}),
+    _route("/v1/ciProducts/{id}/buildRuns", Api.list_product_runs, RUN_LIST),
+    _route("/v1/ciWorkflows/{id}", Api.get_workflow, WORKFLOW_ONE),
+    _route("/v1/ciWorkflows/{id}/repository", Api.get_workflow_repository, SCM_ONE),
+    _route("/v1/ciWorkflows/{id}/buildRuns", Api.list_workflow_runs, RUN_LIST),
+    _route("/v1/ciBuildRuns/{id}", Api.get_run, RUN_ONE),
+    _route("/v1/ciBuildRuns/{id}/actions", Api.list_actions, {**ACTION_ONE, "limit": 200}),
+    _route("/v1/ciBuildRuns/{id}/builds", Api.list_run_builds, _listing("builds")),
+    _route("/v1/ciBuildActions/{id}", Api.get_action, ACTION_ONE),
+    _route("/v1/ciBuildActions/{id}/buildRun", Api.get_action_run, RUN_ONE),
+    _route("/v1/ciBuildActions/{id}/artifacts", Api.list_artifacts, _listing("ciArtifacts")),
+    _route("/v1/ciBuildActions/{id}/issues", Api.list_issues, _listing("ciIssues")),
+    _route("/v1/ciBuildActions/{id}/testResults", Api.list_test_results, _listing("ciTestResults")),
+    _route("/v1/ciArtifacts/{id}", Api.get_artifact, {"fields": ["ciArtifacts"]}),
     *[
-        _route(
-            f"/v1/{kind}/{{id}}", f"{kind}/id", partial(Api.get_one, kind=kind), {"fields": [kind]}
-        )
+        _route(f"/v1/{kind}/{{id}}", partial(Api.get_one, kind=kind), {"fields": [kind]})
         for kind in SINGLE_KINDS
     ],
     *[
         _route(
             f"/v1/{parent}/{{id}}/relationships/({'|'.join(names)})",
-            f"{parent}/relationships",
             partial(Api.relationship, parent=parent),
             {"limit": 200},
         )
