@@ -8,6 +8,7 @@ import pytest
 import requests
 
 from artifacts_app.asc.simulator.catalog import MACOS, XCODE
+from artifacts_app.asc.simulator.routes import ROUTES, find_route
 from tests.apple_spec import spec, validate
 from tests.simulator_fixtures import start_simulator
 
@@ -280,3 +281,28 @@ class RelatedDataTests:
         )
         assert response.status_code == 400
         assert response.json()["errors"][0]["source"] == {"parameter": "limit[primaryRepositories]"}
+
+
+class ParameterContractTests:
+    # Apple's own example lists products with sort=latestBuildCreatedDate, which the spec omits.
+    BEYOND_THE_SPEC = {("/v1/ciProducts", "sort")}
+
+    def test_no_endpoint_accepts_a_parameter_or_value_apples_spec_does_not_list(self):
+        unchecked = {route.kind for route in ROUTES}
+        for template, operation in operations().items():
+            found = find_route(template.replace("{id}", "some-id"))
+            if found is None:
+                continue  # not served, so never linked (the walk test holds it to that)
+            listed = {p["name"]: p["schema"] for p in operation.get("parameters", [])}
+            allowed = found[0].parameters
+            names = {k for k in ("limit", "include", "sort") if k in allowed}
+            names |= {f"fields[{kind}]" for kind in allowed.get("fields", [])}
+            names |= set(allowed.get("extra", []))
+            names -= {name for path, name in self.BEYOND_THE_SPEC if path == template}
+            assert names <= set(listed), f"{template}: {names - set(listed)}"
+            if "include" in names:
+                assert set(allowed["include"]) <= set(listed["include"]["items"]["enum"])
+            if "limit" in names:
+                assert allowed["limit"] == listed["limit"]["maximum"], template
+            unchecked.discard(found[0].kind)
+        assert unchecked == {"scmGitReferences/id", "scmPullRequests/id"}  # beyond the subset

@@ -68,19 +68,14 @@ SINGLE_KINDS = [
     "ciIssues",
     "ciTestResults",
 ]
-# The relationships/... linkage endpoints, per parent type.
-RELATIONSHIPS = {
-    "ciProducts": [
-        "app",
-        "workflows",
-        "primaryRepositories",
-        "additionalRepositories",
-        "buildRuns",
-    ],
-    "ciWorkflows": ["buildRuns", "repository"],
+# The relationships/... linkage endpoints, per parent type: to-many (paged) and to-one.
+TO_MANY = {
+    "ciProducts": ["workflows", "primaryRepositories", "additionalRepositories", "buildRuns"],
+    "ciWorkflows": ["buildRuns"],
     "ciBuildRuns": ["actions", "builds"],
-    "ciBuildActions": ["buildRun", "artifacts", "issues", "testResults"],
+    "ciBuildActions": ["artifacts", "issues", "testResults"],
 }
+TO_ONE = {"ciProducts": ["app"], "ciWorkflows": ["repository"], "ciBuildActions": ["buildRun"]}
 
 
 @dataclass(frozen=True)
@@ -143,9 +138,10 @@ ROUTES = [
         _route(
             f"/v1/{parent}/{{id}}/relationships/({'|'.join(names)})",
             partial(Api.relationship, parent=parent),
-            {"limit": 200},
+            parameters,
         )
-        for parent, names in RELATIONSHIPS.items()
+        for relationships, parameters in ((TO_MANY, {"limit": 200}), (TO_ONE, {}))
+        for parent, names in relationships.items()
     ],
 ]
 
