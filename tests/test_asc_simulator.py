@@ -11,7 +11,8 @@ import jwt
 import pytest
 import requests
 
-from artifacts_app.asc.simulator import Dataset, expected_sha256, run_in_thread
+from artifacts_app.asc.simulator import Dataset, content_chunks, expected_sha256, run_in_thread
+from artifacts_app.asc.simulator.downloads import BLOCK_SIZE, PatternBody
 from tests.apple_spec import validate
 from tests.simulator_fixtures import SIM_ISSUER_ID, SIM_KEY_ID, make_key_pair
 
@@ -387,6 +388,18 @@ class DownloadTests:
         body = requests.get(url, timeout=5).content
         assert len(body) == artifact.file_size
         assert hashlib.sha256(body).hexdigest() == expected_sha256(artifact.id, artifact.file_size)
+
+    def test_a_body_read_at_any_offset_matches_the_streamed_bytes(self):
+        size = 3 * BLOCK_SIZE + 123
+        whole = b"".join(content_chunks("artifact-1", size))
+        body = PatternBody("artifact-1", size)
+        for offset, length in [
+            (0, 10),
+            (BLOCK_SIZE - 5, 10),
+            (2 * BLOCK_SIZE, BLOCK_SIZE),
+            (size - 7, 50),
+        ]:
+            assert body.read(offset, length) == whole[offset : offset + length]
 
     def test_download_with_authorization_header_is_refused_and_recorded(
         self, simulator, asc_tokens
