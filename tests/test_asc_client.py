@@ -7,7 +7,6 @@ import logging
 import socket
 import time
 import traceback
-from pathlib import Path
 
 import pytest
 import requests
@@ -33,13 +32,8 @@ from artifacts_app.asc.resources import (
     product_from_json,
 )
 from artifacts_app.asc.simulator import expected_sha256
+from tests.apple_spec import example
 from tests.simulator_fixtures import SIM_ISSUER_ID, SIM_KEY_ID, make_key_pair, start_simulator
-
-EXAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "asc-openapi" / "examples"
-needs_examples = pytest.mark.skipif(
-    not EXAMPLES.exists(),
-    reason="Apple's examples (../shared/asc-openapi/examples) are not present",
-)
 
 
 class Sleeps(list):
@@ -474,21 +468,17 @@ class DownloadTests:
             b"".join(response.iter_content(8192))
 
 
-@needs_examples
 class AppleExampleTests:
-    def load(self, name):
-        return json.loads((EXAMPLES / name).read_text())
-
     def test_products_example_parses(self):
-        document = self.load("apple-docs_GET_v1_ciProducts.json")
+        document = example("apple-docs_GET_v1_ciProducts.json")
         products = [product_from_json(r) for r in document["data"]]
         assert [p.name for p in products][:2] == ["My Product 5", "My Product 4"]
         assert products[0].created_date.year == 2021
-        single = product_from_json(self.load("apple-docs_GET_v1_ciProducts_id.json")["data"])
+        single = product_from_json(example("apple-docs_GET_v1_ciProducts_id.json")["data"])
         assert single.product_type == "APP"
 
     def test_pending_build_run_example_parses_with_nulls(self):
-        document = self.load("apple-docs_GET_v1_ciBuildRuns_id.json")
+        document = example("apple-docs_GET_v1_ciBuildRuns_id.json")
         run = build_run_from_json(document["data"], index_included(document), "product-1")
         assert run.number == 1
         assert run.execution_progress == "PENDING"
@@ -497,7 +487,7 @@ class AppleExampleTests:
         assert run.product_id == "product-1"
 
     def test_actions_example_parses_with_nulls(self):
-        document = self.load("apple-docs_GET_v1_ciBuildRuns_id_actions.json")
+        document = example("apple-docs_GET_v1_ciBuildRuns_id_actions.json")
         action = build_action_from_json(document["data"][0], "run-1")
         assert (action.name, action.action_type, action.completion_status) == (
             "archive",
@@ -508,7 +498,7 @@ class AppleExampleTests:
 
     def test_error_example_becomes_a_parameter_error_naming_the_parameter(self):
         error = error_from_response(
-            400, self.load("apple-docs_error_400_PARAMETER_ERROR_INVALID.json")
+            400, example("apple-docs_error_400_PARAMETER_ERROR_INVALID.json")
         )
         assert isinstance(error, ParameterError)
         assert error.code == "PARAMETER_ERROR.INVALID"

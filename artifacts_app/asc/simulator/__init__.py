@@ -1,9 +1,11 @@
 """A stand-in for App Store Connect's Xcode Cloud API, for tests, demos and benchmarks."""
 
-from .app import SimulatorApp, SimulatorConfig, Stats, make_app
-from .dataset import Dataset, content_chunks, expected_sha256
+from .app import SimulatorApp, SimulatorConfig, make_app
+from .dataset import Dataset
+from .downloads import content_chunks, expected_sha256
 from .faults import API_FAULTS, Faults
 from .server import SimulatorServer, build, run_in_thread
+from .stats import Stats
 
 __all__ = [
     "API_FAULTS",

@@ -12,177 +12,40 @@ PENDING or RUNNING, carrying Apple's nulls, and finish when the clock moves past
 from __future__ import annotations
 
 import bisect
-import hashlib
 import random
 import threading
-import uuid
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from . import details
+from .catalog import (
+    AUTHORS,
+    BRANCHES,
+    HOSTILE_NAMES,
+    MESSAGES,
+    PRODUCT_SPECS,
+    PULL_REQUEST_BRANCHES,
+    PULL_REQUEST_TITLES,
+    TAGS,
+    WORKFLOW_SPECS,
+    GiB,
+    MiB,
+)
+from .records import (
+    SimAction,
+    SimApp,
+    SimArtifact,
+    SimGitRef,
+    SimIssue,
+    SimProduct,
+    SimPullRequest,
+    SimRepository,
+    SimRun,
+    SimTestResult,
+    SimWorkflow,
+    random_uuid,
+)
+
 DEFAULT_NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
-MiB = 1024 * 1024
-GiB = 1024 * MiB
-
-HOSTILE_NAMES = [
-    "<script>alert(1)</script>",
-    "../../etc/passwd",
-    "Ünïcødé 🚀 ビルド",
-    "=cmd|' /C calc'!A0",
-    "\"quoted\" & <ampersand> 'single'",
-    "back\\slash\\..\\name",
-    "%2e%2e%2fencoded",
-    "nul\x00byte",
-    "x" * 300,
-]
-
-PRODUCT_SPECS = [
-    # name, type, archive base size, workflow kinds
-    ("Nimbus Weather", "APP", 620 * MiB, ["ci", "pr", "release", "nightly"]),
-    ("Ledger Lite", "APP", 980 * MiB, ["ci", "release", "nightly"]),
-    ("PhotoKit", "FRAMEWORK", 240 * MiB, ["ci", "release"]),
-    ("Trailhead", "APP", 410 * MiB, ["ci", "pr", "release"]),
-    ("Metronome", "APP", 150 * MiB, ["ci", "nightly"]),
-]
-
-WORKFLOW_SPECS = {
-    # kind: (name, description, actions as (name, type), minutes of work)
-    "ci": ("CI", "Build and test every push", [("Build - iOS", "BUILD"), ("Test - iOS", "TEST")]),
-    "pr": (
-        "Pull Request Checks",
-        "Build and analyze pull requests",
-        [("Build - iOS", "BUILD"), ("Analyze - iOS", "ANALYZE")],
-    ),
-    "release": (
-        "Release",
-        "Archive tagged releases for App Store Connect",
-        [("Archive - iOS", "ARCHIVE"), ("Test - iOS", "TEST")],
-    ),
-    "nightly": (
-        "Nightly",
-        "Scheduled archive of main",
-        [("Analyze - iOS", "ANALYZE"), ("Archive - iOS", "ARCHIVE")],
-    ),
-}
-
-BRANCHES = ["main", "develop", "release/2.0", "feature/x", "feature/offline-mode"]
-TAGS = ["v1.2.0", "v1.3.0", "v1.4.1", "v2.0.0", "v2.1.0"]
-AUTHORS = ["Ada Lovelace", "Grace Hopper", "Linus Pauling", "Katherine Johnson", "Alan Kay"]
-MESSAGES = [
-    "Fix crash when the network drops",
-    "Add widget for the home screen",
-    "Bump dependencies",
-    "Refactor settings screen",
-    "Improve launch time",
-    "Localise onboarding",
-]
-
-
-@dataclass(eq=False)
-class SimGitRef:
-    id: str
-    name: str
-    kind: str  # BRANCH or TAG
-
-    @property
-    def canonical_name(self) -> str:
-        return f"refs/{'heads' if self.kind == 'BRANCH' else 'tags'}/{self.name}"
-
-
-@dataclass(eq=False)
-class SimWorkflow:
-    id: str
-    product: SimProduct
-    kind: str
-    name: str
-    description: str
-    last_modified: float
-    is_enabled: bool = True
-    action_specs: list[tuple[str, str]] = field(default_factory=list)
-
-
-@dataclass(eq=False)
-class SimProduct:
-    id: str
-    index: int
-    name: str
-    product_type: str
-    created: float
-    archive_base: int
-    workflows: list[SimWorkflow] = field(default_factory=list)
-    refs: dict[str, SimGitRef] = field(default_factory=dict)
-    runs: list[SimRun] = field(default_factory=list)  # ascending number == ascending created
-    run_created: list[float] = field(default_factory=list)  # for bisect
-
-
-@dataclass(eq=False)
-class SimArtifact:
-    id: str
-    action: SimAction
-    file_type: str
-    file_name: str
-    file_size: int
-
-
-@dataclass(eq=False)
-class SimAction:
-    id: str
-    run: SimRun
-    name: str
-    action_type: str
-    start_offset: float  # seconds after the run starts
-    duration: float
-    outcome: str  # completion status once complete
-    is_required: bool
-    issues: tuple[int, int, int, int]  # analyzerWarnings, errors, testFailures, warnings
-    artifacts: list[SimArtifact] = field(default_factory=list)
-
-    def started(self) -> float:
-        return self.run.started() + self.start_offset
-
-    def finished(self) -> float:
-        return self.started() + self.duration
-
-    def progress(self, now: float) -> str:
-        if now < self.started():
-            return "PENDING"
-        if now < self.finished():
-            return "RUNNING"
-        return "COMPLETE"
-
-
-@dataclass(eq=False)
-class SimRun:
-    id: str
-    index: int
-    product: SimProduct
-    workflow: SimWorkflow
-    number: int
-    created: float
-    queued: float
-    outcome: str
-    cancel_reason: str | None
-    start_reason: str
-    is_pull_request: bool
-    source_ref: SimGitRef
-    destination_ref: SimGitRef | None
-    commit_sha: str
-    destination_sha: str | None
-    message: str
-    author: str
-    actions: list[SimAction] = field(default_factory=list)
-
-    def started(self) -> float:
-        return self.created + self.queued
-
-    def finished(self) -> float:
-        return self.started() + max((a.start_offset + a.duration for a in self.actions), default=0)
-
-    def progress(self, now: float) -> str:
-        if now < self.started():
-            return "PENDING"
-        if now < self.finished():
-            return "RUNNING"
-        return "COMPLETE"
 
 
 class Dataset:
@@ -215,6 +78,10 @@ class Dataset:
         self.actions: dict[str, SimAction] = {}
         self.artifacts: dict[str, SimArtifact] = {}
         self.refs: dict[str, SimGitRef] = {}
+        self.repositories: dict[str, SimRepository] = {}
+        self.pull_requests: dict[str, SimPullRequest] = {}
+        self.issues: dict[str, SimIssue] = {}  # filled as actions' issues are first asked for
+        self.test_results: dict[str, SimTestResult] = {}  # likewise
         self._build_products(products)
         self._history_interval = (self._span - 3600) / max(1, runs)
         self._future_interval = min(self._history_interval, 3600.0)
@@ -286,6 +153,23 @@ class Dataset:
     def product(self, product_id: str) -> SimProduct | None:
         return next((p for p in self.products if p.id == product_id), None)
 
+    def issues_of(self, action: SimAction) -> list[SimIssue]:
+        """One issue per count in the action's issueCounts, once it is complete."""
+        return self._details(action, details.issues, self.issues)
+
+    def test_results_of(self, action: SimAction) -> list[SimTestResult]:
+        """A TEST action's results, as many failing as its testFailures count."""
+        return self._details(action, details.test_results, self.test_results)
+
+    def _details(self, action: SimAction, derive, index: dict) -> list:
+        """What ``derive`` reports for a complete action, remembered by id for lookups."""
+        if action.progress(self._now) != "COMPLETE":
+            return []
+        found = derive(action)
+        with self.lock:
+            index.update((item.id, item) for item in found)
+        return found
+
     # --- generation -------------------------------------------------------------------
 
     def _rng(self, *parts: object) -> random.Random:
@@ -297,24 +181,26 @@ class Dataset:
             if self.hostile_names and index == 0:
                 name = HOSTILE_NAMES[0]
             product = SimProduct(
-                id=_uuid(rng),
+                id=random_uuid(rng),
                 index=index,
                 name=name,
                 product_type=product_type,
                 created=self._start - rng.uniform(5, 60) * 86400,
                 archive_base=archive_base,
+                repository=self._repository(index),
             )
             for ref_name in BRANCHES:
-                product.refs[ref_name] = SimGitRef(_uuid(rng), ref_name, "BRANCH")
+                product.refs[ref_name] = SimGitRef(random_uuid(rng), ref_name, "BRANCH")
             for ref_name in TAGS:
-                product.refs[ref_name] = SimGitRef(_uuid(rng), ref_name, "TAG")
+                product.refs[ref_name] = SimGitRef(random_uuid(rng), ref_name, "TAG")
             self.refs.update({ref.id: ref for ref in product.refs.values()})
+            self._add_app_and_pull_requests(product)
             for position, kind in enumerate(kinds):
                 wf_name, description, actions = WORKFLOW_SPECS[kind]
                 if self.hostile_names and index == 0:
                     wf_name = HOSTILE_NAMES[position % len(HOSTILE_NAMES)]
                 workflow = SimWorkflow(
-                    id=_uuid(rng),
+                    id=random_uuid(rng),
                     product=product,
                     kind=kind,
                     name=wf_name,
@@ -326,6 +212,42 @@ class Dataset:
                 product.workflows.append(workflow)
                 self.workflows[workflow.id] = workflow
             self.products.append(product)
+
+    def _repository(self, index: int) -> SimRepository:
+        # Streams of their own, so the ids of everything else stay as they were.
+        rng = self._rng("repository", index)
+        repository = SimRepository(
+            id=random_uuid(rng),
+            owner="example",
+            name=PRODUCT_SPECS[index][0].lower().replace(" ", "-"),
+            last_accessed=self._now - rng.uniform(60, 3600),
+        )
+        self.repositories[repository.id] = repository
+        return repository
+
+    def _add_app_and_pull_requests(self, product: SimProduct) -> None:
+        rng = self._rng("app", product.index)
+        if product.product_type == "APP":
+            slug = product.repository.name.replace("-", "")
+            product.app = SimApp(
+                id=str(rng.randrange(10**9, 10**10)),
+                name=product.name,
+                sku=slug.upper(),
+                bundle_record_id=f"{rng.getrandbits(40):010X}",
+                bundle_identifier=f"com.example.{slug}",
+                seed_id=f"{rng.getrandbits(40):010X}",
+            )
+        for number, branch in enumerate(PULL_REQUEST_BRANCHES, start=100 + 10 * product.index):
+            pull_request = SimPullRequest(
+                id=random_uuid(rng),
+                number=number,
+                title=PULL_REQUEST_TITLES[branch],
+                source=product.refs[branch],
+                destination=product.refs["main"],
+                repository=product.repository,
+            )
+            product.pull_requests[branch] = pull_request
+            self.pull_requests[pull_request.id] = pull_request
 
     def _historic_created(self, index: int) -> float:
         rng = self._rng("created", index)
@@ -356,7 +278,7 @@ class Dataset:
         elif kind == "nightly":
             source, reason = product.refs["main"], "SCHEDULE"
         elif kind == "pr":
-            source = product.refs[rng.choice(["feature/x", "feature/offline-mode", "develop"])]
+            source = product.refs[rng.choice(PULL_REQUEST_BRANCHES)]
             destination, is_pr = product.refs["main"], True
             reason = rng.choice(["PULL_REQUEST_OPEN", "PULL_REQUEST_UPDATE"])
         else:
@@ -373,7 +295,7 @@ class Dataset:
         else:
             outcome, cancel_reason = "ERRORED", None
         run = SimRun(
-            id=_uuid(rng),
+            id=random_uuid(rng),
             index=index,
             product=product,
             workflow=workflow,
@@ -390,6 +312,7 @@ class Dataset:
             destination_sha=f"{rng.getrandbits(160):040x}" if destination else None,
             message=rng.choice(MESSAGES),
             author=rng.choice(AUTHORS),
+            pull_request=product.pull_requests[source.name] if is_pr else None,
         )
         if live:
             # The newest runs: still queued if created minutes ago, otherwise still running.
@@ -402,7 +325,7 @@ class Dataset:
             if run.outcome != "SUCCEEDED" and (position == failing or run.outcome == "CANCELED"):
                 action_outcome = run.outcome
             action = SimAction(
-                id=_uuid(rng),
+                id=random_uuid(rng),
                 run=run,
                 name=name,
                 action_type=action_type,
@@ -465,7 +388,7 @@ class Dataset:
                 file_name = rng.choice(HOSTILE_NAMES) + ".zip"
             artifacts.append(
                 SimArtifact(
-                    id=_uuid(rng),
+                    id=random_uuid(rng),
                     action=action,
                     file_type=file_type,
                     file_name=file_name,
@@ -485,41 +408,7 @@ class Dataset:
         return factor
 
 
-def _uuid(rng: random.Random) -> str:
-    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
-
-
 def _weighted_index(rng: random.Random, count: int) -> int:
     """Earlier products are busier: weights 1, 1/2, 1/3, ..."""
     weights = [1 / (i + 1) for i in range(count)]
     return rng.choices(range(count), weights=weights)[0]
-
-
-# --- download content ----------------------------------------------------------------
-
-BLOCK_SIZE = 64 * 1024
-
-
-def _block(artifact_id: str) -> bytes:
-    seed = hashlib.sha256(artifact_id.encode()).digest()
-    return (seed * (BLOCK_SIZE // len(seed) + 1))[:BLOCK_SIZE]
-
-
-def content_chunks(artifact_id: str, size: int, chunk_size: int = BLOCK_SIZE):
-    """The bytes of an artifact's download: ``size`` bytes of a block derived from its id."""
-    block = _block(artifact_id)
-    if chunk_size != BLOCK_SIZE:
-        block = (block * (chunk_size // BLOCK_SIZE + 1))[:chunk_size]
-    remaining = size
-    while remaining > 0:
-        piece = block if remaining >= len(block) else block[:remaining]
-        remaining -= len(piece)
-        yield piece
-
-
-def expected_sha256(artifact_id: str, size: int) -> str:
-    """The SHA-256 hex digest of what the simulator serves for this artifact."""
-    digest = hashlib.sha256()
-    for chunk in content_chunks(artifact_id, size):
-        digest.update(chunk)
-    return digest.hexdigest()

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import random
+import socket
+import struct
 import threading
 from collections import Counter, deque
 from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import ApiError
 
 API_FAULTS = ("401", "429", "429-retry-after", "500", "503", "reset", "truncate", "invalid-json")
 DOWNLOAD_FAULTS = ("cut", "reset", "500", "expired", "410")
@@ -84,3 +89,18 @@ class Faults:
             if self.download_cut and self._random.random() < self.download_cut:
                 return "cut"
             return None
+
+
+def close_after(environ: dict[str, Any]) -> None:
+    """Ask the server to close the connection after this response (no keep-alive)."""
+    environ.get("simulator.state", {})["close"] = True
+
+
+def reset_connection(environ: dict[str, Any]) -> None:
+    """Drop the connection without a response, as a reset would."""
+    close_after(environ)
+    connection = environ.get("simulator.connection")
+    if connection is None:
+        raise ApiError(500, "UNEXPECTED_ERROR", "Connection reset", "The connection was reset")
+    connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    connection.shutdown(socket.SHUT_RDWR)

@@ -15,9 +15,10 @@ from socketserver import ThreadingMixIn
 from typing import Any
 from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer, make_server
 
-from .app import SimulatorApp, SimulatorConfig, Stats
+from .app import SimulatorApp, SimulatorConfig
 from .dataset import Dataset
 from .faults import Faults
+from .stats import Stats
 
 logger = logging.getLogger(__name__)
 
