@@ -110,12 +110,13 @@ class ArchiveCommandTests:
         terminal, pipe = Terminal(), io.StringIO()
         for stream in (terminal, pipe):
             progress = Progress(stream)
-            progress.start(1, 2048)
-            progress.add(1024)
+            progress.start(1, 2000)
+            progress.add(1000)
             progress.file_done()
             progress.close()
 
-        assert "50.0%" in terminal.getvalue() and "1.0 KB / 2.0 KB" in terminal.getvalue()
+        assert "50%" in terminal.getvalue() and "1.00kB/2.00kB" in terminal.getvalue()
+        assert "1/1 files" in terminal.getvalue()
         assert pipe.getvalue() == ""
 
 
