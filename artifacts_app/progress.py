@@ -22,7 +22,7 @@ def is_terminal(stream: TextIO | None) -> bool:
 
 
 class _Fragments:
-    """tqdm writes "\\r"-led fragments; a command's `OutputWrapper` would end each with a newline."""
+    """tqdm writes "\\r"-led fragments; a command's `OutputWrapper` would end each in a newline."""
 
     def __init__(self, stream: TextIO):
         self.stream = stream
