@@ -38,6 +38,7 @@ class ArchiveReport:
     url_refreshes: int = 0
     problems: list[str] = field(default_factory=list)  # one line each
     fatal: str = ""  # why the run stopped early, if it did
+    started: bool = False  # whether any download began (else there is nothing to sum up)
 
     @property
     def ok(self) -> bool:
@@ -109,6 +110,7 @@ def archive_artifacts(
     except (ArchiveError, AscError) as exc:
         report.fatal = str(exc)
         return report
+    report.started = True
     progress.start(work.count, work.bytes)
     workers = max(1, min(concurrency, MAX_CONCURRENCY))
     jobs = iter(work.jobs)
