@@ -209,19 +209,19 @@ class ArchiveTests:
         assert archive(asc_client).archived == 2
         assert verify_archive().ok == 3
 
-    def test_a_download_left_by_a_killed_run_is_swept_away(
+    def test_downloads_left_by_killed_runs_are_swept_away_at_the_next_start(
         self, simulator, asc_client, archive_root
     ):
         incoming = archive_root / ".incoming"
         incoming.mkdir(parents=True)
-        stale, fresh = incoming / "killed.part", incoming / "running-elsewhere.part"
-        stale.write_bytes(b"half")
-        fresh.write_bytes(b"half")
-        os.utime(stale, (0, 0))
+        old, recent = incoming / "killed-long-ago.part", incoming / "killed-just-now.part"
+        old.write_bytes(b"half")
+        recent.write_bytes(b"half")
+        os.utime(old, (0, 0))
 
         archive(asc_client)
 
-        assert not stale.exists() and fresh.exists()
+        assert not old.exists() and not recent.exists()
 
     @pytest.mark.parametrize(
         ("error", "message"),

@@ -76,6 +76,11 @@ def verify_archive(
     return report
 
 
+def is_intact(storage: Storage, path: str, size: int | None, sha256: str) -> bool:
+    """Whether the file at `path` is still exactly the one recorded."""
+    return _check(storage, path, size, sha256, Progress()) is None
+
+
 def _check(storage: Storage, path: str, size: int | None, sha256: str, progress) -> str | None:
     """None when the file is intact, else "missing" or "changed"."""
     if not path or not storage.exists(path):
