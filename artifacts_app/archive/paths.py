@@ -23,11 +23,7 @@ def safe_component(value: str | None, fallback: str = "none") -> str:
     """``value`` if it is a plain, short file name; ``fallback`` for no value; else a hash."""
     if not value:
         return fallback
-    if (
-        _PLAIN.fullmatch(value)
-        and not value.startswith(_HASHED_PREFIX)
-        and value not in _FALLBACKS
-    ):
+    if _PLAIN.fullmatch(value) and not value.startswith(_HASHED_PREFIX) and value not in _FALLBACKS:
         return value
     digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:32]
     return f"{_HASHED_PREFIX}{digest}"
