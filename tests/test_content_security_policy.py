@@ -1,45 +1,35 @@
 """The Content-Security-Policy holds in a real browser: pages work with nothing inline.
 
-Chromium reports every resource or inline script and style the policy blocks as a console
-error; the dashboard (charts drawn) and the admin must produce none.
+Chromium reports every resource, inline script or inline style the policy blocks as a
+console error; the dashboard (charts drawn) and the admin must produce none.
 """
+
+from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
 
-from tests.test_browser import CHROMIUM, DRAWN_PIXELS, browser, synced_account  # noqa: F401
+from tests.test_browser import (  # noqa: F401 (fixtures)
+    CHROMIUM,
+    DRAWN_PIXELS,
+    browser,
+    page,
+    synced_account,
+)
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(
-        not __import__("pathlib").Path(CHROMIUM).exists(),
-        reason=f"{CHROMIUM} is missing: apt-get install chromium",
+        not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is missing: apt-get install chromium"
     ),
 ]
-PASSWORD = "a-long-policy-test-password"
-
-
-@pytest.fixture
-def staff_page(browser, live_server, synced_account):  # noqa: F811
-    User.objects.create_superuser("admin", password=PASSWORD)
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.console = []
-    page.on("console", lambda msg: page.console.append(f"{msg.type}: {msg.text}"))
-    page.on("pageerror", lambda exc: page.console.append(f"page error: {exc}"))
-    page.goto(f"{live_server.url}/accounts/login/?next=/")
-    page.get_by_label("Username").fill("admin")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{live_server.url}/")
-    yield page
-    context.close()
 
 
 def test_the_dashboard_and_the_admin_run_under_the_policy_without_violations(
-    staff_page, live_server
+    page,  # noqa: F811
+    live_server,
 ):
-    page = staff_page
+    User.objects.filter(username="dana").update(is_staff=True, is_superuser=True)
     response = page.goto(f"{live_server.url}/")
     policy = response.header_value("content-security-policy")
     assert "script-src 'self'" in policy and "style-src 'self'" in policy
@@ -51,6 +41,5 @@ def test_the_dashboard_and_the_admin_run_under_the_policy_without_violations(
     page.get_by_role("link", name="Build runs").click()  # the admin's own scripts at work
     page.wait_for_load_state()
 
-    violations = [line for line in page.console if "Content Security Policy" in line]
-    assert violations == []
-    assert not [line for line in page.console if line.startswith("page error")]
+    assert [line for line in page.problems if "Content Security Policy" in line] == []
+    assert not [line for line in page.problems if line.startswith("page error")]
