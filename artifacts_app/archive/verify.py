@@ -62,12 +62,15 @@ def verify_archive(
         if problem is None:
             intact.append(pk)
             continue
-        (report.missing if problem == "missing" else report.changed).append(path)
-        ArchivedArtifact.objects.filter(pk=pk).update(
+        # Only a record that still describes this copy is demoted: retention may have pruned
+        # it since the listing, and that file is meant to be gone.
+        demoted = ArchivedArtifact.objects.filter(pk=pk, status=Status.ARCHIVED, path=path).update(
             status=Status.FAILED,
             error=f"{problem} at verify: the archived copy is not the one recorded",
             updated_at=timezone.now(),
         )
+        if demoted:
+            (report.missing if problem == "missing" else report.changed).append(path)
     progress.close()
     report.ok = len(intact)
     now = timezone.now()
