@@ -59,26 +59,19 @@ class TerminalBar:
         with self._lock:
             self._bar.update(count)
 
-    def reset(self, total: int | None = None, **fields) -> None:
-        """Start counting again (a new phase), optionally with new `desc` or `postfix`."""
-        with self._lock:
-            self._bar.reset(total)
-            self._set(fields)
-
-    def show(self, count: int | None = None, **fields) -> None:
-        """Set the count (`n`) and text fields, and redraw now."""
+    def show(
+        self, count: int | None = None, *, desc: str | None = None, postfix: str | None = None
+    ) -> None:
+        """Set the count and the text around it, and redraw now."""
         with self._lock:
             if count is not None:
                 self._bar.n = count
-            self._set(fields)
+            if desc is not None:
+                self._bar.set_description_str(desc, refresh=False)
+            if postfix is not None:
+                self._bar.set_postfix_str(postfix, refresh=False)
             self._bar.refresh()
 
     def close(self) -> None:
         with self._lock:
             self._bar.close()
-
-    def _set(self, fields: dict) -> None:
-        if "desc" in fields:
-            self._bar.set_description_str(fields["desc"], refresh=False)
-        if "postfix" in fields:
-            self._bar.set_postfix_str(fields["postfix"], refresh=False)

@@ -131,28 +131,35 @@ def _stop_on_signals(stop):
 
 
 class _Progress:
-    """A progress bar on a terminal (runs fetched, calls, rate); a line per product and phase
-    otherwise, so a cron log shows where a pass was."""
+    """A progress bar on a terminal (runs fetched, calls, elapsed time); a line per product
+    and phase otherwise, so a cron log shows where a pass was."""
 
     def __init__(self, stdout):
         self.stdout = stdout
-        self.bar = TerminalBar(
-            stdout, unit=" runs", bar_format="{desc}: {n_fmt} runs fetched, {postfix} [{elapsed}]"
-        )
+        self.bar = None  # drawn from the first event on, not before
         self.last = None
 
     def __call__(self, event):
-        key = (event.product, event.phase)
-        if not self.bar.enabled and key != self.last:
-            self.stdout.write(f"{_clip(event.product)}: {event.phase}")
-        self.last = key
+        where = f"{_clip(event.product)}: {event.phase}"
         calls = f"{event.api_calls} calls"
         if event.rate_limit_remaining is not None:
             calls += f", {event.rate_limit_remaining} calls left this hour"
-        self.bar.show(event.runs, desc=f"{_clip(event.product)}: {event.phase}", postfix=calls)
+        if self.bar is None:
+            self.bar = TerminalBar(
+                self.stdout,
+                bar_format="{desc}: {n_fmt} runs fetched{postfix} [{elapsed}]",
+                initial=event.runs,
+                desc=where,
+                postfix=calls,
+            )
+        if not self.bar.enabled and (event.product, event.phase) != self.last:
+            self.stdout.write(where)
+        self.last = (event.product, event.phase)
+        self.bar.show(event.runs, desc=where, postfix=calls)
 
     def done(self):
-        self.bar.close()
+        if self.bar is not None:
+            self.bar.close()
 
 
 def _clip(name, limit=40):
