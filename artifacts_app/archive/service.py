@@ -13,6 +13,7 @@ answers 404 to everything) and becomes final when a second look a day later agre
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -155,6 +156,7 @@ class _Run:
         self.progress.start(work.count, work.bytes)
         jobs = iter(work.jobs)
         in_flight: set[Future[Outcome]] = set()
+        renewed = time.monotonic()
         with ThreadPoolExecutor(self.workers, thread_name_prefix="archive") as pool:
             try:
                 while True:
@@ -172,7 +174,9 @@ class _Run:
                     )
                     for future in done:
                         self._collect(future)
-                    self.lease.renew()
+                    if time.monotonic() - renewed >= RENEW_EVERY:
+                        self.lease.renew()
+                        renewed = time.monotonic()
             finally:
                 for future in in_flight:
                     future.cancel()
@@ -180,6 +184,7 @@ class _Run:
                     if not future.cancelled():
                         self._collect(future)
                 self.progress.close()
+        self.lease.renew()  # raises if another run took the lease over while this one worked
 
     def _collect(self, future: Future[Outcome]) -> None:
         report = self.report
