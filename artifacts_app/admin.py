@@ -132,6 +132,8 @@ class CiArtifactAdmin(ReadOnlyAdmin):
             self.message_user(request, line, messages.WARNING)
         if report.fatal:
             self.message_user(request, report.fatal, messages.ERROR)
+        if not report.started:
+            return
         level = messages.SUCCESS if report.ok else messages.WARNING
         summary = report.summary()
         self.message_user(request, summary[:1].upper() + summary[1:], level)

@@ -4,6 +4,7 @@ from django.conf import settings
 
 from .asc.auth import TokenProvider
 from .asc.client import AscClient
+from .asc.errors import ConfigurationError
 
 
 def credentials_configured() -> bool:
@@ -17,6 +18,11 @@ def client_from_settings(**options) -> AscClient:
     Raises `ConfigurationError` naming the setting at fault when the key is missing,
     unreadable or malformed.
     """
+    if not settings.ASC_KEY_ID:
+        raise ConfigurationError(
+            "ASC_KEY_ID is not set: copy the Key ID shown next to the key in App Store Connect "
+            "(Users and Access > Integrations > App Store Connect API), in .env or the environment"
+        )
     tokens = TokenProvider.from_settings_values(
         key_id=settings.ASC_KEY_ID,
         issuer_id=settings.ASC_ISSUER_ID,

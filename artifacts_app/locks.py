@@ -24,6 +24,7 @@ from .models import SyncLock
 
 DEFAULT_TTL = timedelta(minutes=15)
 WHOLE_ACCOUNT = "*"
+ARCHIVER = "archive"  # one archive run at a time (command or admin action), whatever it selects
 
 
 class LockBusy(Exception):
@@ -109,8 +110,10 @@ class Lease:
             self.held = False
 
     def _busy_message(self, current: SyncLock) -> str:
-        what = "the account" if self.key == WHOLE_ACCOUNT else f"product {self.key}"
         since = f" since {current.acquired_at:%Y-%m-%d %H:%M} UTC" if current.acquired_at else ""
+        if self.key == ARCHIVER:
+            return f"another archive run is already working{since}; try again when it is done"
+        what = "the account" if self.key == WHOLE_ACCOUNT else f"product {self.key}"
         return f"another sync is already working on {what}{since}"
 
 

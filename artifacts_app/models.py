@@ -440,6 +440,8 @@ class ArchivedArtifact(models.Model):
     verified_at = models.DateTimeField(null=True, blank=True)
     pruned_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
+    # Times Apple answered 404: a loss is final only once it was seen again a day later.
+    lost_checks = models.PositiveSmallIntegerField(default=0)
     error = models.TextField(blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -36,8 +36,7 @@ class LoginRequiredTests(TestCase):
         self.assertContains(response, "Build artifacts")
 
     def test_chart_js_is_served_from_our_own_origin(self):
-        User.objects.create_user("dana", password="a-long-test-password")
-        self.client.login(username="dana", password="a-long-test-password")
+        self.client.force_login(User.objects.create_user("dana", password="a-long-test-password"))
         page = self.client.get(reverse("dashboard")).content.decode()
         self.assertIn('src="/static/vendor/chart.js/chart.umd', page)
         self.assertNotIn("cdn", page.lower())
@@ -75,3 +74,36 @@ class EveryRouteTests(TestCase):
                 self.assertTrue(response["Location"].startswith(reverse("login")), url)
                 checked += 1
         self.assertGreaterEqual(checked, 6)
+
+
+class LoginThrottleTests(TestCase):
+    PASSWORD = "a-long-test-password"
+
+    def log_in(self, password):
+        return self.client.post(
+            reverse("login"), {"username": "dana", "password": password, "next": "/"}
+        )
+
+    def test_after_thirty_wrong_passwords_the_right_one_is_refused_for_a_while(self):
+        from datetime import timedelta
+
+        from axes.models import AccessAttempt
+        from django.db.models import F
+
+        User.objects.create_user("dana", password=self.PASSWORD)
+        for _ in range(30):
+            self.log_in("guess")
+
+        refused = self.log_in(self.PASSWORD)
+
+        self.assertEqual(refused.status_code, 429)
+        self.assertNotIn("_auth_user_id", self.client.session)
+        AccessAttempt.objects.update(attempt_time=F("attempt_time") - timedelta(minutes=16))
+        self.assertRedirects(self.log_in(self.PASSWORD), "/", fetch_redirect_response=False)
+
+    def test_a_few_typos_do_not_lock_anyone_out(self):
+        User.objects.create_user("dana", password=self.PASSWORD)
+        for _ in range(3):
+            self.log_in("typo")
+
+        self.assertRedirects(self.log_in(self.PASSWORD), "/", fetch_redirect_response=False)

@@ -61,6 +61,7 @@ class AdminTests(TestCase):
         self.assertEqual(self.client.get("/admin/artifacts_app/ciartifact/add/").status_code, 403)
 
     def test_search_finds_a_run_by_commit_sha(self):
-        make_build_run(source_commit_sha="deadbeefcafe")
+        wanted = make_build_run(source_commit_sha="deadbeefcafe")
+        make_build_run(source_commit_sha="0123456789ab")
         response = self.client.get("/admin/artifacts_app/cibuildrun/", {"q": "deadbeef"})
-        self.assertContains(response, "deadbeef")
+        self.assertEqual(list(response.context["cl"].result_list), [wanted])

@@ -209,19 +209,19 @@ class ArchiveTests:
         assert archive(asc_client).archived == 2
         assert verify_archive().ok == 3
 
-    def test_a_download_left_by_a_killed_run_is_swept_away(
+    def test_downloads_left_by_killed_runs_are_swept_away_at_the_next_start(
         self, simulator, asc_client, archive_root
     ):
         incoming = archive_root / ".incoming"
         incoming.mkdir(parents=True)
-        stale, fresh = incoming / "killed.part", incoming / "running-elsewhere.part"
-        stale.write_bytes(b"half")
-        fresh.write_bytes(b"half")
-        os.utime(stale, (0, 0))
+        old, recent = incoming / "killed-long-ago.part", incoming / "killed-just-now.part"
+        old.write_bytes(b"half")
+        recent.write_bytes(b"half")
+        os.utime(old, (0, 0))
 
         archive(asc_client)
 
-        assert not stale.exists() and fresh.exists()
+        assert not old.exists() and not recent.exists()
 
     @pytest.mark.parametrize(
         ("error", "message"),
@@ -288,6 +288,17 @@ HOSTILE = [
 ]
 
 
+IDS = {
+    "product_id": "p",
+    "workflow_id": "w",
+    "run_id": "r",
+    "action_id": "a",
+    "file_type": "ARCHIVE",
+    "artifact_id": "a",
+    "file_name": "",
+}
+
+
 @pytest.mark.django_db
 class SafePathTests:
     @pytest.mark.parametrize("value", HOSTILE)
@@ -306,6 +317,25 @@ class SafePathTests:
         assert resolved.is_relative_to(root.resolve())
         assert "\x00" not in name and ".." not in name.split("/")
         assert all(0 < len(part) <= 104 for part in name.split("/"))
+
+    @pytest.mark.parametrize(
+        ("first", "second"),
+        [
+            # An id with ".zip" in it, and the same id with a zip file name.
+            ({"artifact_id": "a.zip", "file_name": "log"}, {"file_name": "x.zip"}),
+            # No workflow, and a workflow whose id is the word that stands for none.
+            ({"workflow_id": None}, {"workflow_id": "no-workflow"}),
+            ({"file_type": ""}, {"file_type": "UNKNOWN"}),
+        ],
+    )
+    def test_two_different_ids_never_share_a_storage_path(self, first, second):
+        assert storage_name(**{**IDS, **first}) != storage_name(**{**IDS, **second})
+
+    def test_an_id_spelling_out_the_hashed_form_of_another_gets_its_own_path(self):
+        hashed = storage_name(**{**IDS, "artifact_id": "../x"})
+        crafted = storage_name(**{**IDS, "artifact_id": hashed.rsplit("/", 1)[1]})
+
+        assert crafted != hashed
 
     def test_hostile_names_from_apple_cannot_write_outside_the_archive_root(
         self, hostile_simulator, asc_key, tmp_path, settings

@@ -98,6 +98,41 @@ class ArchiveCommandTests:
 
         assert "ASC_KEY_ID" in str(caught.value) and "\n" not in str(caught.value)
 
+    @pytest.mark.parametrize("file_type", ["archive", "FOO"])
+    def test_an_unknown_file_type_is_refused_listing_the_valid_ones(
+        self, configured, simulator, file_type
+    ):
+        mirror(finished_artifacts(simulator, 1))
+
+        with pytest.raises(CommandError) as caught:
+            run("--file-type", file_type)
+
+        message = str(caught.value)
+        assert message.startswith(f"--file-type: unknown file type {file_type!r}; use one of ")
+        assert "ARCHIVE, ARCHIVE_EXPORT, LOG_BUNDLE" in message and "\n" not in message
+        assert simulator.stats.requests == 0
+
+    def test_a_file_type_apple_added_later_is_accepted(self, configured, simulator):
+        (row,) = mirror(finished_artifacts(simulator, 1))
+        row.file_type = "SWIFT_SNAPSHOTS"
+        row.save()
+
+        out, _ = run("--file-type", "SWIFT_SNAPSHOTS", "--dry-run")
+
+        assert "dry run: 1 artifacts to archive" in out
+
+    def test_a_command_that_could_not_start_prints_no_summary(self, configured, simulator):
+        configured.ASC_KEY_ID = ""
+        mirror(finished_artifacts(simulator, 1))
+        out = io.StringIO()
+
+        with pytest.raises(CommandError) as caught:
+            call_command("archive_artifacts", stdout=out, stderr=io.StringIO())
+
+        assert out.getvalue() == ""
+        assert str(caught.value).startswith("ASC_KEY_ID is not set: ")
+        assert str(caught.value).endswith("App Store Connect API), in .env or the environment")
+
     def test_a_bad_date_is_refused(self, configured):
         with pytest.raises(CommandError, match="--since: not a date: '2026-13-01'; use YYYY-MM-DD"):
             run("--since", "2026-13-01")
@@ -110,12 +145,13 @@ class ArchiveCommandTests:
         terminal, pipe = Terminal(), io.StringIO()
         for stream in (terminal, pipe):
             progress = Progress(stream)
-            progress.start(1, 2048)
-            progress.add(1024)
+            progress.start(1, 2000)
+            progress.add(1000)
             progress.file_done()
             progress.close()
 
-        assert "50.0%" in terminal.getvalue() and "1.0 KB / 2.0 KB" in terminal.getvalue()
+        assert "50%" in terminal.getvalue() and "1.00kB/2.00kB" in terminal.getvalue()
+        assert "1/1 files" in terminal.getvalue()
         assert pipe.getvalue() == ""
 
 

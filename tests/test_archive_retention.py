@@ -162,6 +162,27 @@ class RetentionTests:
 
 
 @pytest.mark.django_db
+class RetentionDuringVerifyTests:
+    def test_a_file_pruned_while_verify_runs_stays_pruned(self, root, monkeypatch):
+        from artifacts_app.archive import verify, verify_archive
+
+        record = archived(make_artifact(), root)
+        checked = verify._check
+
+        def retention_first(storage, path, *args):
+            # Retention deletes the file between verify's listing and its check.
+            apply_retention(RetentionPolicy(keep_last=0), dry_run=False)
+            return checked(storage, path, *args)
+
+        monkeypatch.setattr(verify, "_check", retention_first)
+        report = verify_archive()
+
+        record.refresh_from_db()
+        assert report.missing == []
+        assert record.status == Status.PRUNED  # not "failed": nothing to download again
+
+
+@pytest.mark.django_db
 class ArchiveSummaryTests:
     def test_counts_archived_lost_and_expired_upstream_but_safe(self, root):
         safe, gone_safe, lost, never = (make_artifact(file_size=1000) for _ in range(4))

@@ -1,6 +1,7 @@
 """Production safety of the settings, checked in fresh processes with a clean environment."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -46,6 +47,19 @@ class ProductionSettingsTests(SimpleTestCase):
             SECURE_HSTS_PRELOAD="true",
         )
         self.assertEqual(result.returncode, 0, result.stderr)
+
+    def test_deploy_check_is_clean_with_every_flag_of_the_example_env(self):
+        settings = {}
+        for line in (ROOT / ".env.example").read_text().splitlines():
+            match = re.match(r"#?\s*([A-Z][A-Z0-9_]*)=(\S*)", line)
+            if match and match[1] != "DATABASE_URL":
+                settings[match[1]] = match[2]
+        settings["SECRET_KEY"] = "x7#kq2!vR9pL0mZ4tY8wB1nC6hJ3fD5sG0aQ2eT9uI7oP4lK8jH6gF3dS1aZ0xC"
+
+        result = manage("check", "--deploy", "--fail-level", "WARNING", **settings)
+
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(settings["SECURE_HSTS_SECONDS"], "31536000")
 
     def test_migrations_match_the_models(self):
         result = manage("makemigrations", "--check", "--dry-run", DEBUG="true")

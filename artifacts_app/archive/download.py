@@ -58,6 +58,7 @@ class Job:
     file_size: int | None
     name: str  # storage name, from ids
     label: str = ""  # for messages: type, printable file name and id
+    product_id: str = ""  # App Store Connect id of the artifact's product
 
 
 @dataclass(frozen=True)

@@ -10,17 +10,23 @@ from __future__ import annotations
 import hashlib
 import re
 
-_SAFE_COMPONENT = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,99}")
+# Kept as they are: short names of letters, digits, "-" and "_" (Apple's ids and types). No
+# dot, so a ".zip" suffix is never part of an id; no "id-" prefix and no fallback word, which
+# only the cases below produce. Every other value becomes "id-" and a hash of it: two values
+# never share a component (up to a SHA-256 collision), so two artifacts never share a path.
+_PLAIN = re.compile(r"[A-Za-z0-9_-]{1,100}")
+_HASHED_PREFIX = "id-"
+_FALLBACKS = frozenset({"none", "no-workflow", "UNKNOWN", "artifact"})
 
 
 def safe_component(value: str | None, fallback: str = "none") -> str:
-    """``value`` if it is a plain, short file name; otherwise a stable hash of it."""
+    """``value`` if it is a plain, short file name; ``fallback`` for no value; else a hash."""
     if not value:
         return fallback
-    if _SAFE_COMPONENT.fullmatch(value) and ".." not in value:
+    if _PLAIN.fullmatch(value) and not value.startswith(_HASHED_PREFIX) and value not in _FALLBACKS:
         return value
-    digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:20]
-    return f"id-{digest}"
+    digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return f"{_HASHED_PREFIX}{digest}"
 
 
 def storage_name(

@@ -1,72 +1,52 @@
-"""A byte progress bar for a terminal; silent everywhere else."""
+"""The archiver's byte progress bar: bytes, rate and ETA, with files done as a postfix."""
 
 from __future__ import annotations
 
-import threading
-import time
 from typing import TextIO
 
+from ..progress import TerminalBar
 from ..units import format_bytes as human_bytes
+
+BAR_FORMAT = "{l_bar}{bar}| {n_fmt}B/{total_fmt}B [{elapsed}<{remaining}, {rate_fmt}{postfix}]"
 
 
 class Progress:
-    """Thread-safe: workers call `add(bytes)` and `file_done()`; redraws 5 times a second."""
+    """Workers call `add(bytes)` (negative to take back a cut-off download) and `file_done()`
+    from any thread. Draws only on a terminal."""
 
-    def __init__(self, stream: TextIO | None = None, interval: float = 0.2):
+    def __init__(self, stream: TextIO | None = None):
         self.stream = stream
-        self.enabled = bool(stream is not None and _isatty(stream))
-        self.interval = interval
-        self.total_bytes = 0
         self.total_files = 0
-        self.done_bytes = 0
         self.done_files = 0
-        self._lock = threading.Lock()
-        self._started = time.monotonic()
-        self._drawn = 0.0
+        self._bar: TerminalBar | None = None
 
     def start(self, total_files: int, total_bytes: int) -> None:
-        self.total_files, self.total_bytes = total_files, total_bytes
-        self._started = time.monotonic()
+        self.total_files = total_files
+        self._bar = TerminalBar(
+            self.stream,
+            total=total_bytes,
+            unit="B",
+            unit_scale=True,
+            unit_divisor=1000,
+            bar_format=BAR_FORMAT,
+        )
+        self._bar.show(postfix=self._files())
 
     def add(self, count: int) -> None:
-        with self._lock:
-            self.done_bytes += count
-            self._maybe_draw()
+        if self._bar is not None:
+            self._bar.update(count)
 
     def file_done(self) -> None:
-        with self._lock:
-            self.done_files += 1
-            self._maybe_draw(force=True)
+        self.done_files += 1
+        if self._bar is not None:
+            self._bar.show(postfix=self._files())
 
     def close(self) -> None:
-        if self.enabled and self._drawn:
-            self.stream.write("\n")
-            self.stream.flush()
+        if self._bar is not None:
+            self._bar.close()
 
-    def _maybe_draw(self, force: bool = False) -> None:
-        if not self.enabled:
-            return
-        now = time.monotonic()
-        if not force and now - self._drawn < self.interval:
-            return
-        self._drawn = now
-        elapsed = max(now - self._started, 1e-6)
-        share = self.done_bytes / self.total_bytes if self.total_bytes else 0.0
-        width = 30
-        filled = min(width, int(share * width))
-        bar = "#" * filled + "-" * (width - filled)
-        line = (
-            f"\r[{bar}] {share:6.1%} {human_bytes(self.done_bytes)} / "
-            f"{human_bytes(self.total_bytes)}  {human_bytes(self.done_bytes / elapsed)}/s  "
-            f"{self.done_files}/{self.total_files} files "
-        )
-        self.stream.write(line)
-        self.stream.flush()
+    def _files(self) -> str:
+        return f"{self.done_files}/{self.total_files} files"
 
 
-def _isatty(stream: TextIO) -> bool:
-    isatty = getattr(stream, "isatty", None)
-    try:
-        return bool(isatty and isatty())
-    except ValueError:
-        return False
+__all__ = ["Progress", "human_bytes"]

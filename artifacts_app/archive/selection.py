@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from django.db.models import QuerySet
 
-from ..models import CiArtifact
+from ..models import CiArtifact, FileType
 
 
 @dataclass(frozen=True)
@@ -40,3 +40,17 @@ class Selection:
 
 def _midnight(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def unknown_file_types(file_types: tuple[str, ...]) -> tuple[list[str], list[str]]:
+    """(the given types that match nothing, every valid type): Apple's enum plus any type the
+    mirror holds, since Apple adds types before we know their names."""
+    unknown = set(file_types) - set(FileType.values)
+    if unknown:
+        stored = CiArtifact.objects.filter(file_type__in=unknown).values_list("file_type")
+        unknown -= {file_type for (file_type,) in stored.distinct()}
+    if not unknown:
+        return [], []
+    stored_types = CiArtifact.objects.exclude(file_type="").values_list("file_type", flat=True)
+    valid = sorted(set(FileType.values) | set(stored_types.distinct()))
+    return [t for t in file_types if t in unknown], valid

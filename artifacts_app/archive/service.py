@@ -1,32 +1,45 @@
 """Archive the selected artifacts: plan, download with bounded concurrency, record outcomes.
 
+One archive run at a time, whoever starts it (the command or the admin action): a run holds
+the archiver's lease (`locks.ARCHIVER`) from planning to the last record, and sweeps what
+killed runs left in the incoming folder before it starts.
+
 Workers only download (`download.fetch`); every database write happens here, in the calling
-thread, as each download finishes. An artifact already archived, lost upstream or pruned by
-retention is skipped, so a second run downloads nothing and an interrupted run resumes.
+thread, as each download finishes. An artifact already archived, pruned by retention or
+finally lost is skipped, so a second run downloads nothing and an interrupted run resumes.
+A 404 is a loss only if the key can see the artifact's product (a key of another account
+answers 404 to everything) and becomes final when a second look a day later agrees.
 """
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.core.files.storage import Storage
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
+from .. import locks
 from ..asc.client import AscClient
-from ..asc.errors import AscError
+from ..asc.errors import AscError, NotFoundError
 from ..models import ArchivedArtifact
 from .download import ARCHIVED, LOST, Job, Outcome, fetch
 from .paths import printable, storage_name
 from .progress import Progress, human_bytes
 from .selection import Selection
 from .storage import ArchiveError, archive_storage, sweep_incoming
+from .verify import is_intact
 
 Status = ArchivedArtifact.Status
-DONE = (Status.ARCHIVED, Status.LOST, Status.PRUNED)  # never downloaded again
+DONE = (Status.ARCHIVED, Status.LOST, Status.PRUNED)  # never downloaded again...
+LOST_RECHECK_AFTER = timedelta(days=1)  # ...except a loss seen once, looked at again a day later
+LOST_CHECKS = 2  # 404s, a day apart, before a loss is final
 MAX_CONCURRENCY = 16
 ADMIN_MAX_BYTES = 2 * 1024**3  # what the admin action downloads within one web request
+RENEW_EVERY = 60.0  # seconds between renewals of the lease while downloads run
 
 
 @dataclass
@@ -38,6 +51,7 @@ class ArchiveReport:
     url_refreshes: int = 0
     problems: list[str] = field(default_factory=list)  # one line each
     fatal: str = ""  # why the run stopped early, if it did
+    started: bool = False  # whether any download began (else there is nothing to sum up)
 
     @property
     def ok(self) -> bool:
@@ -62,9 +76,14 @@ class Plan:
 
 def pending(selection: Selection):
     """Selected artifacts that still need a download, oldest runs first (they expire first)."""
+    recheck_lost = Q(
+        archive__status=Status.LOST,
+        archive__lost_checks__lt=LOST_CHECKS,
+        archive__updated_at__lte=timezone.now() - LOST_RECHECK_AFTER,
+    )
     return (
         selection.artifacts()
-        .exclude(archive__status__in=DONE)
+        .filter(Q(archive__isnull=True) | ~Q(archive__status__in=DONE) | recheck_lost)
         .order_by(F("run_created_date").asc(nulls_first=True), "pk")
     )
 
@@ -95,85 +114,155 @@ def archive_artifacts(
 ) -> ArchiveReport:
     """Download what `selection` still needs into archive storage. Never raises for the
     expected failures: they end up in `report.problems` / `report.fatal`, one line each."""
-    from ..connection import client_from_settings
-
     report = ArchiveReport()
-    progress = progress or Progress()
     try:
-        storage = storage or archive_storage()
-        sweep_incoming(storage)
-        work = plan(selection)
-        if not work.jobs:
-            return report
-        client = client or client_from_settings()
-    except (ArchiveError, AscError) as exc:
+        with locks.lease(locks.ARCHIVER) as lease:
+            _Run(report, lease, client, storage, concurrency, progress or Progress()).run(selection)
+    except locks.LockBusy as exc:
         report.fatal = str(exc)
-        return report
-    progress.start(work.count, work.bytes)
-    workers = max(1, min(concurrency, MAX_CONCURRENCY))
-    jobs = iter(work.jobs)
-    in_flight: set[Future[Outcome]] = set()
-    with ThreadPoolExecutor(workers, thread_name_prefix="archive") as pool:
-        try:
-            while True:
-                while not report.fatal and len(in_flight) < workers * 2:
-                    job = next(jobs, None)
-                    if job is None:
-                        break
-                    in_flight.add(pool.submit(fetch, client, job, storage, progress.add))
-                if not in_flight:
-                    break
-                done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
-                for future in done:
-                    _collect(future, report, progress)
-        finally:
-            for future in in_flight:
-                future.cancel()
-            for future in in_flight:
-                if not future.cancelled():
-                    _collect(future, report, progress)
-            progress.close()
+    except locks.LockLost:
+        report.fatal = (
+            "another archive run took over the lease of this one (it stopped renewing it); "
+            "what was archived is recorded, run again for the rest"
+        )
     return report
 
 
-def _collect(future: Future[Outcome], report: ArchiveReport, progress: Progress) -> None:
-    try:
-        outcome = future.result()
-    except (ArchiveError, AscError) as exc:
-        report.fatal = report.fatal or str(exc)
-        return
-    _record(outcome)
-    progress.file_done()
-    report.url_refreshes += outcome.url_refreshes
-    if outcome.status == ARCHIVED:
-        report.archived += 1
-        report.bytes += outcome.size or 0
-    elif outcome.status == LOST:
-        report.lost += 1
-        report.problems.append(f"lost upstream: {outcome.job.label}: {outcome.error}")
-    else:
-        report.failed += 1
-        report.problems.append(f"failed: {outcome.job.label}: {outcome.error}")
+class _Run:
+    def __init__(self, report, lease, client, storage, concurrency, progress):
+        self.report = report
+        self.lease = lease
+        self.client = client
+        self.storage = storage
+        self.workers = max(1, min(concurrency, MAX_CONCURRENCY))
+        self.progress = progress
+        self.products_seen: dict[str, bool] = {}  # product id -> whether the key sees it
 
+    def run(self, selection: Selection) -> None:
+        from ..connection import client_from_settings
 
-def _record(outcome: Outcome) -> None:
-    job = outcome.job
-    now = timezone.now()
-    values = {"status": outcome.status, "file_name": job.file_name, "error": outcome.error}
-    if outcome.status == ARCHIVED:
-        values.update(
-            path=job.name,
-            size=outcome.size,
-            sha256=outcome.sha256,
-            archived_at=now,
-            verified_at=now,
-            pruned_at=None,
+        report = self.report
+        try:
+            self.storage = self.storage or archive_storage()
+            sweep_incoming(self.storage)
+            work = plan(selection)
+            if not work.jobs:
+                return
+            self.client = self.client or client_from_settings()
+        except (ArchiveError, AscError) as exc:
+            report.fatal = str(exc)
+            return
+        report.started = True
+        self.progress.start(work.count, work.bytes)
+        jobs = iter(work.jobs)
+        in_flight: set[Future[Outcome]] = set()
+        renewed = time.monotonic()
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="archive") as pool:
+            try:
+                while True:
+                    while not report.fatal and len(in_flight) < self.workers * 2:
+                        job = next(jobs, None)
+                        if job is None:
+                            break
+                        in_flight.add(
+                            pool.submit(fetch, self.client, job, self.storage, self.progress.add)
+                        )
+                    if not in_flight:
+                        break
+                    done, in_flight = wait(
+                        in_flight, timeout=RENEW_EVERY, return_when=FIRST_COMPLETED
+                    )
+                    for future in done:
+                        self._collect(future)
+                    if time.monotonic() - renewed >= RENEW_EVERY:
+                        self.lease.renew()
+                        renewed = time.monotonic()
+            finally:
+                for future in in_flight:
+                    future.cancel()
+                for future in in_flight:
+                    if not future.cancelled():
+                        self._collect(future)
+                self.progress.close()
+        self.lease.renew()  # raises if another run took the lease over while this one worked
+
+    def _collect(self, future: Future[Outcome]) -> None:
+        report = self.report
+        try:
+            outcome = future.result()
+        except (ArchiveError, AscError) as exc:
+            report.fatal = report.fatal or str(exc)
+            return
+        self.progress.file_done()
+        try:
+            unseen = outcome.status == LOST and not self._key_sees(outcome.job.product_id)
+        except AscError as exc:
+            report.fatal = report.fatal or str(exc)
+            return
+        if unseen:
+            report.fatal = report.fatal or (
+                f"App Store Connect answers 404 for product {printable(outcome.job.product_id)} "
+                "with this key: the mirror was synced with another account's key? Nothing was "
+                "recorded as lost; check ASC_KEY_ID and ASC_ISSUER_ID"
+            )
+            return
+        if not self._record(outcome):
+            return  # archived meanwhile, and the copy is intact: nothing to report
+        report.url_refreshes += outcome.url_refreshes
+        if outcome.status == ARCHIVED:
+            report.archived += 1
+            report.bytes += outcome.size or 0
+        elif outcome.status == LOST:
+            report.lost += 1
+            report.problems.append(f"lost upstream: {outcome.job.label}: {outcome.error}")
+        else:
+            report.failed += 1
+            report.problems.append(f"failed: {outcome.job.label}: {outcome.error}")
+
+    def _key_sees(self, product_id: str) -> bool:
+        """Whether the key can read this product; one call per product and run, on a 404."""
+        if product_id not in self.products_seen:
+            try:
+                self.client.product(product_id)
+                self.products_seen[product_id] = True
+            except NotFoundError:
+                self.products_seen[product_id] = False
+        return self.products_seen[product_id]
+
+    def _record(self, outcome: Outcome) -> bool:
+        """Store the outcome; False when it would demote a verified archived copy."""
+        job = outcome.job
+        if outcome.status != ARCHIVED:
+            kept = (
+                ArchivedArtifact.objects.filter(artifact_id=job.pk, status=Status.ARCHIVED)
+                .values_list("path", "size", "sha256")
+                .first()
+            )
+            if kept and is_intact(self.storage, *kept):
+                return False
+        now = timezone.now()
+        values = {"status": outcome.status, "file_name": job.file_name, "error": outcome.error}
+        if outcome.status == ARCHIVED:
+            values.update(
+                path=job.name,
+                size=outcome.size,
+                sha256=outcome.sha256,
+                archived_at=now,
+                verified_at=now,
+                pruned_at=None,
+                lost_checks=0,
+            )
+        lost = 1 if outcome.status == LOST else 0
+        ArchivedArtifact.objects.update_or_create(
+            artifact_id=job.pk,
+            defaults={
+                **values,
+                "attempts": F("attempts") + 1,
+                **({"lost_checks": F("lost_checks") + 1} if lost else {}),
+            },
+            create_defaults={**values, "attempts": 1, "lost_checks": lost},
         )
-    ArchivedArtifact.objects.update_or_create(
-        artifact_id=job.pk,
-        defaults={**values, "attempts": F("attempts") + 1},
-        create_defaults={**values, "attempts": 1},
-    )
+        return True
 
 
 def _job(row: dict) -> Job:
@@ -193,4 +282,5 @@ def _job(row: dict) -> Job:
             file_name=file_name,
         ),
         label=f"{row['file_type'] or '?'} {printable(file_name, 60)} ({printable(row['asc_id'])})",
+        product_id=row["product__asc_id"],
     )

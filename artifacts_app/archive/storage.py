@@ -13,7 +13,6 @@ import contextlib
 import errno
 import os
 import tempfile
-import time
 from pathlib import Path
 
 from django.conf import settings
@@ -22,7 +21,6 @@ from django.core.files.storage import FileSystemStorage, Storage
 from django.utils.module_loading import import_string
 
 INCOMING = ".incoming"  # temporary downloads, next to the archive so a rename is atomic
-STALE_AFTER = 6 * 3600  # a temporary file older than this was left by a killed process
 
 
 class ArchiveError(Exception):
@@ -100,20 +98,19 @@ def discard(path: str) -> None:
         os.unlink(path)
 
 
-def sweep_incoming(storage: Storage, now: float | None = None) -> int:
-    """Remove temporary downloads left behind by a killed process. Returns how many."""
+def sweep_incoming(storage: Storage) -> int:
+    """Remove temporary downloads left behind by killed runs. Returns how many.
+
+    Call it only while holding the archiver's lease: then no other run is writing one.
+    """
     folder = incoming_dir(storage) if is_local(storage) else None
     if folder is None:
         return 0
-    cutoff = (now or time.time()) - STALE_AFTER
     removed = 0
     for entry in folder.glob("*.part"):
-        try:
-            if entry.stat().st_mtime < cutoff:
-                entry.unlink()
-                removed += 1
-        except OSError:
-            continue
+        with contextlib.suppress(OSError):
+            entry.unlink()
+            removed += 1
     return removed
 
 

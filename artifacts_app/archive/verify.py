@@ -62,18 +62,26 @@ def verify_archive(
         if problem is None:
             intact.append(pk)
             continue
-        (report.missing if problem == "missing" else report.changed).append(path)
-        ArchivedArtifact.objects.filter(pk=pk).update(
+        # Only a record that still describes this copy is demoted: retention may have pruned
+        # it since the listing, and that file is meant to be gone.
+        demoted = ArchivedArtifact.objects.filter(pk=pk, status=Status.ARCHIVED, path=path).update(
             status=Status.FAILED,
             error=f"{problem} at verify: the archived copy is not the one recorded",
             updated_at=timezone.now(),
         )
+        if demoted:
+            (report.missing if problem == "missing" else report.changed).append(path)
     progress.close()
     report.ok = len(intact)
     now = timezone.now()
     for start in range(0, len(intact), 500):
         ArchivedArtifact.objects.filter(pk__in=intact[start : start + 500]).update(verified_at=now)
     return report
+
+
+def is_intact(storage: Storage, path: str, size: int | None, sha256: str) -> bool:
+    """Whether the file at `path` is still exactly the one recorded."""
+    return _check(storage, path, size, sha256, Progress()) is None
 
 
 def _check(storage: Storage, path: str, size: int | None, sha256: str, progress) -> str | None:

@@ -21,6 +21,7 @@ from artifacts_app.archive.retention import (
     DEFAULT_KEEP_REFS,
     DEFAULT_LOG_DAYS,
 )
+from artifacts_app.archive.selection import unknown_file_types
 
 
 def _day(option, value):
@@ -122,6 +123,11 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
+        unknown, valid = unknown_file_types(tuple(options["file_type"]))
+        if unknown:
+            raise CommandError(
+                f"--file-type: unknown file type {unknown[0]!r}; use one of {', '.join(valid)}"
+            )
         selection = Selection(
             file_types=tuple(options["file_type"]),
             products=tuple(options["product"]),
@@ -141,6 +147,11 @@ class Command(BaseCommand):
         report = archive_artifacts(
             selection, concurrency=concurrency, progress=Progress(self.stdout)
         )
+        if not report.started:  # nothing to do, or stopped before the first download
+            if report.fatal:
+                raise CommandError(report.fatal)
+            self.stdout.write("nothing to archive")
+            return
         for line in report.problems:
             self.stderr.write(line)
         self.stdout.write(report.summary())

@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, close_old_connections
 
 from artifacts_app.models import SyncRun
+from artifacts_app.progress import TerminalBar
 from artifacts_app.sync import SyncError, sync
 
 
@@ -138,38 +139,35 @@ def _stop_on_signals(stop, notify):
 
 
 class _Progress:
-    """A one-line progress bar on a terminal; a line per product and phase otherwise."""
+    """A progress bar on a terminal (runs fetched, calls, elapsed time); a line per product
+    and phase otherwise, so a cron log shows where a pass was."""
 
     def __init__(self, stdout):
         self.stdout = stdout
-        self.tty = hasattr(stdout, "isatty") and stdout.isatty()
+        self.bar = None  # drawn from the first event on, not before
         self.last = None
-        self.drawn = False
 
     def __call__(self, event):
-        if self.tty:
-            remaining = (
-                ""
-                if event.rate_limit_remaining is None
-                else (f", {event.rate_limit_remaining} calls left this hour")
+        where = f"{_clip(event.product)}: {event.phase}"
+        calls = f"{event.api_calls} calls"
+        if event.rate_limit_remaining is not None:
+            calls += f", {event.rate_limit_remaining} calls left this hour"
+        if self.bar is None:
+            self.bar = TerminalBar(
+                self.stdout,
+                bar_format="{desc}: {n_fmt} runs fetched{postfix} [{elapsed}]",
+                initial=event.runs,
+                desc=where,
+                postfix=calls,
             )
-            line = (
-                f"\r{_clip(event.product)}: {event.phase}: {event.runs} runs fetched, "
-                f"{event.api_calls} calls{remaining}"
-            )
-            self.stdout.write(line.ljust(100)[:100], ending="")
-            self.stdout.flush()
-            self.drawn = True
-            return
-        key = (event.product, event.phase)
-        if key != self.last:
-            self.last = key
-            self.stdout.write(f"{_clip(event.product)}: {event.phase}")
+        if not self.bar.enabled and (event.product, event.phase) != self.last:
+            self.stdout.write(where)
+        self.last = (event.product, event.phase)
+        self.bar.show(event.runs, desc=where, postfix=calls)
 
     def done(self):
-        if self.drawn:
-            self.stdout.write("\r" + " " * 100 + "\r", ending="")
-            self.drawn = False
+        if self.bar is not None:
+            self.bar.close()
 
 
 def _clip(name, limit=40):
