@@ -1,29 +1,28 @@
-"""Every figure the dashboard shows, computed in the database.
+"""Every figure the dashboard shows, computed in the database; reads only.
 
 An artifact belongs to its build run's `createdDate` in UTC (`CiArtifact.run_created_date`);
-a week starts on Monday, a month on its first day. Counts and sizes per period come from
-`ArtifactDailyTotal`, a per-day rollup of `CiArtifact` that `refresh_rollup()` keeps up to date
-(the sync calls it after each pass, and every reader folds in artifacts added since, so the
-figures are never behind the mirror rows). Medians cannot be summed, so the per-workflow
-trend and regressions first add up each run's bytes in the database, take a bounded number of
-those per-run sums, and compute medians over that short list in Python.
+a week starts on Monday, a month on its first day. Counts and sizes per period come from the
+daily rollup (`rollup.py`, refreshed by the sync after each pass) plus the artifacts added
+since its last refresh, summed from the mirror rows, so the figures are never behind the
+mirror and no reader writes. Medians cannot be summed, so the per-workflow trend and
+regressions first add up each run's bytes in the database, take a bounded number of those
+per-run sums, and compute medians over that short list in Python (`find_regressions` is the
+rule itself, a function of a list of sizes).
 
 Artifacts marked `gone_upstream_at` still count, in the rollup, the API and the CSV alike:
 Apple expires artifacts after a while, and the sizes a build produced are history that should
 not shrink when Apple prunes the files.
 
-Each function takes `Filters` and returns plain dicts or lists, ready for `JsonResponse` or
+Each function takes a `Scope` and returns plain dicts or lists, ready for `JsonResponse` or
 `json_script`.
 """
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, timedelta
 from statistics import median
 
-from django.db import transaction
-from django.db.models import Count, Exists, F, Max, Min, OuterRef, Subquery, Sum
-from django.db.models.functions import Coalesce, TruncDay
+from django.db.models import Count, Exists, F, OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Coalesce, Trunc
 
-from .filters import Filters
 from .models import (
     ArchivedArtifact,
     ArtifactDailyTotal,
@@ -35,115 +34,17 @@ from .models import (
     FileType,
     enum_label,
 )
+from .rollup import refresh_rollup, utc_date  # noqa: F401  (the sync refreshes through stats)
+from .scope import Scope
 
 # How many artifacts the per-run sums of the trend and the regression check read at most.
 RUN_SUMS_LIMIT = 3000
 
 
-# --- The rollup --------------------------------------------------------------------------
-
-
-def refresh_rollup(rebuild: bool = False, days=()) -> int:
-    """Fold artifacts added since the last refresh into `ArtifactDailyTotal`.
-
-    Every day that gained an artifact is recounted from `CiArtifact` (delete, then insert the
-    day's GROUP BY), so a refresh is idempotent and never counts a row twice. New rows are
-    found by id; a writer that changes existing artifacts (a size, or a run's date, workflow
-    or product) passes the UTC `days` they left and joined. `rebuild` recounts everything.
-    Returns the number of rollup rows written.
-    """
-    with transaction.atomic():
-        state, _ = ArtifactRollupState.objects.select_for_update().get_or_create(pk=1)
-        top = CiArtifact.objects.aggregate(top=Max("id"))["top"] or 0
-        if rebuild:
-            ArtifactDailyTotal.objects.all().delete()
-            ArtifactDailyTypeTotal.objects.all().delete()
-            new = CiArtifact.objects.filter(id__lte=top)
-        elif top == state.last_artifact_id and not days:
-            return 0
-        else:
-            new = CiArtifact.objects.filter(id__gt=state.last_artifact_id, id__lte=top)
-        bounds = new.aggregate(low=Min("run_created_date"), high=Max("run_created_date"))
-        written, recounted = 0, None
-        if bounds["low"] is not None:
-            recounted = (_utc_date(bounds["low"]), _utc_date(bounds["high"]))
-            written = _recount_days(*recounted)
-        for day in sorted({_utc_date(day) for day in days}):
-            if recounted is None or not recounted[0] <= day <= recounted[1]:
-                written += _recount_days(day, day)
-        state.last_artifact_id = top
-        state.save()
-    return written
-
-
-def ensure_rollup():
-    """Refresh the rollup if artifacts were added since (two cheap queries when it is fresh)."""
-    top = CiArtifact.objects.aggregate(top=Max("id"))["top"] or 0
-    done = ArtifactRollupState.objects.filter(pk=1).values_list("last_artifact_id", flat=True)
-    if top != (done.first() or 0):
-        refresh_rollup()
-
-
-def _recount_days(first: date, last: date) -> int:
-    ArtifactDailyTotal.objects.filter(day__gte=first, day__lte=last).delete()
-    ArtifactDailyTypeTotal.objects.filter(day__gte=first, day__lte=last).delete()
-    rows = (
-        CiArtifact.objects.filter(
-            run_created_date__gte=_midnight(first),
-            run_created_date__lt=_midnight(last + timedelta(days=1)),
-        )
-        .values(
-            "product_id",
-            "workflow_id",
-            "file_type",
-            bucket=TruncDay("run_created_date", tzinfo=UTC),
-        )
-        .annotate(n=Count("id"), size=Coalesce(Sum("file_size"), 0))
-        .order_by()
-    )
-    totals = []
-    for row in rows.iterator(chunk_size=5000):
-        day = _utc_date(row["bucket"])
-        totals.append(
-            ArtifactDailyTotal(
-                day=day,
-                week=day - timedelta(days=day.weekday()),
-                month=day.replace(day=1),
-                product_id=row["product_id"],
-                workflow_id=row["workflow_id"],
-                file_type=row["file_type"],
-                count=row["n"],
-                bytes=row["size"],
-            )
-        )
-    ArtifactDailyTotal.objects.bulk_create(totals, batch_size=2000)
-    by_type = (
-        ArtifactDailyTotal.objects.filter(day__gte=first, day__lte=last)
-        .values("day", "week", "month", "file_type")
-        .annotate(n=Sum("count"), size=Sum("bytes"))
-        .order_by()
-    )
-    ArtifactDailyTypeTotal.objects.bulk_create(
-        (
-            ArtifactDailyTypeTotal(
-                day=row["day"],
-                week=row["week"],
-                month=row["month"],
-                file_type=row["file_type"],
-                count=row["n"],
-                bytes=row["size"],
-            )
-            for row in by_type
-        ),
-        batch_size=2000,
-    )
-    return len(totals)
-
-
 # --- Counts and sizes per period ---------------------------------------------------------
 
 
-def _in_scope(qs, f: Filters):
+def _in_scope(qs, f: Scope):
     """`qs` narrowed to the products and workflows asked for (rows carry both ids)."""
     if f.product_pks:
         qs = qs.filter(product_id__in=f.product_pks)
@@ -152,50 +53,72 @@ def _in_scope(qs, f: Filters):
     return qs
 
 
-def _daily(f: Filters, dated: bool = True):
-    """The smallest rollup that answers for these filters."""
+def _rolled(f: Scope, dated: bool):
+    """The smallest rollup that answers for this scope."""
     if f.product_pks or f.workflow_pks:
         qs = ArtifactDailyTotal.objects.all()
     else:
         qs = ArtifactDailyTypeTotal.objects.all()
     if dated:
         qs = qs.filter(day__gte=f.start, day__lte=f.end)
-    qs = _in_scope(qs, f)
-    if f.file_types:
-        qs = qs.filter(file_type__in=f.file_types)
-    return qs
+    return _of_types(_in_scope(qs, f), f)
 
 
-def totals(f: Filters, dated: bool = True) -> dict:
+def _pending(f: Scope, dated: bool):
+    """Artifacts above the rollup's watermark: added since the sync last refreshed it."""
+    watermark = ArtifactRollupState.objects.filter(pk=1).values("last_artifact_id")
+    qs = CiArtifact.objects.filter(id__gt=Coalesce(Subquery(watermark), Value(0)))
+    if dated:
+        qs = qs.filter(run_created_date__gte=f.start_datetime, run_created_date__lt=f.end_datetime)
+    return _of_types(_in_scope(qs, f), f)
+
+
+def _of_types(qs, f: Scope):
+    return qs.filter(file_type__in=f.file_types) if f.file_types else qs
+
+
+def _sums(f: Scope, per_period: bool = False, dated: bool = True) -> dict[tuple, dict]:
+    """Count and bytes per file type (and period, as a date), the rollup and the artifacts
+    above its watermark added together: two queries whatever the size."""
+    rolled, pending = _rolled(f, dated), _pending(f, dated)
+    if per_period:
+        rolled = rolled.values("file_type", period=F(f.granularity))
+        bucket = Trunc("run_created_date", f.granularity, tzinfo=UTC)
+        pending = pending.values("file_type", period=bucket)
+    else:
+        rolled, pending = rolled.values("file_type"), pending.values("file_type")
+    result: dict[tuple, dict] = {}
+    for rows in (
+        rolled.annotate(n=Sum("count"), size=Sum("bytes")).order_by(),
+        pending.annotate(n=Count("id"), size=Coalesce(Sum("file_size"), 0)).order_by(),
+    ):
+        for row in rows:
+            key = (utc_date(row["period"]), row["file_type"]) if per_period else row["file_type"]
+            sums = result.setdefault(key, {"count": 0, "bytes": 0})
+            sums["count"] += row["n"]
+            sums["bytes"] += row["size"]
+    return result
+
+
+def totals(f: Scope, dated: bool = True) -> dict:
     """Artifact count and bytes in the range (or of all time when `dated` is false)."""
-    result = _daily(f, dated).aggregate(
-        count=Coalesce(Sum("count"), 0), bytes=Coalesce(Sum("bytes"), 0)
-    )
-    return {"count": result["count"], "bytes": result["bytes"]}
+    by_type = _sums(f, dated=dated).values()  # a handful of file types
+    return {
+        "count": sum(row["count"] for row in by_type),
+        "bytes": sum(row["bytes"] for row in by_type),
+    }
 
 
-def series(f: Filters) -> list[dict]:
+def series(f: Scope) -> list[dict]:
     """Count and bytes per period and file type, sorted; empty combinations left out."""
-    rows = (
-        _daily(f)
-        .values("file_type", period=F(f.granularity))
-        .annotate(count=Sum("count"), bytes=Sum("bytes"))
-        .order_by("period", "file_type")
-    )
     return [
-        {
-            "period": row["period"].isoformat(),
-            "file_type": row["file_type"],
-            "count": row["count"],
-            "bytes": row["bytes"],
-        }
-        for row in rows
+        {"period": period.isoformat(), "file_type": file_type, **sums}
+        for (period, file_type), sums in sorted(_sums(f, per_period=True).items())
     ]
 
 
-def stats_payload(f: Filters) -> dict:
+def stats_payload(f: Scope) -> dict:
     """The body of GET /api/v1/stats."""
-    ensure_rollup()
     return {
         "granularity": f.granularity,
         "start": f.start.isoformat(),
@@ -205,28 +128,22 @@ def stats_payload(f: Filters) -> dict:
     }
 
 
-def share_by_type(f: Filters) -> list[dict]:
+def share_by_type(f: Scope) -> list[dict]:
     """Bytes and count per file type in the range, largest first, with each type's share."""
-    rows = list(
-        _daily(f)
-        .values("file_type")
-        .annotate(count=Sum("count"), bytes=Sum("bytes"))
-        .order_by("-bytes", "file_type")
-    )
-    total = sum(row["bytes"] for row in rows)  # a handful of types, already aggregated
+    rows = sorted(_sums(f).items(), key=lambda item: (-item[1]["bytes"], item[0]))
+    total = sum(sums["bytes"] for _, sums in rows)
     return [
         {
-            "file_type": row["file_type"],
-            "label": _type_label(row["file_type"]),
-            "count": row["count"],
-            "bytes": row["bytes"],
-            "share": row["bytes"] / total if total else 0.0,
+            "file_type": file_type,
+            "label": _type_label(file_type),
+            **sums,
+            "share": sums["bytes"] / total if total else 0.0,
         }
-        for row in rows
+        for file_type, sums in rows
     ]
 
 
-def kpis(f: Filters) -> dict:
+def kpis(f: Scope) -> dict:
     """The dashboard's cards: all-time totals, the range, and the change against the range
     of equal length just before it (same product, workflow and type filters)."""
     all_time = totals(f, dated=False)
@@ -246,7 +163,7 @@ def kpis(f: Filters) -> dict:
     }
 
 
-def periods(f: Filters) -> list[str]:
+def periods(f: Scope) -> list[str]:
     """The first day of every bucket that meets the range, in order."""
     first = _bucket(f.start, f.granularity)
     result = []
@@ -265,7 +182,7 @@ def periods(f: Filters) -> list[str]:
 # --- Per-run sums: trend, regressions, latest runs ----------------------------------------
 
 
-def _run_sums(f: Filters, file_type: str) -> tuple[list[dict], bool]:
+def _run_sums(f: Scope, file_type: str) -> tuple[list[dict], bool]:
     """Bytes of `file_type` per build run, newest first, up to the end of the range.
 
     Summed in the database over the newest RUN_SUMS_LIMIT artifacts of that type (found by
@@ -291,12 +208,25 @@ def _run_sums(f: Filters, file_type: str) -> tuple[list[dict], bool]:
     return list(rows), bool(cutoff)
 
 
-def trend_and_regressions(f: Filters) -> dict:
-    """Per-workflow median and max bytes of `f.trend_type` per period, and its regressions.
+def find_regressions(sizes: list[int], window: int, threshold: float) -> dict[int, float]:
+    """The regressions among one workflow's run sizes (oldest first), by index.
 
-    A regression is a run whose bytes of that type exceed the median of the workflow's
-    previous `f.regression_window` runs by more than `f.regression_threshold`.
+    A run is a regression when its size exceeds the median of the `window` runs before it by
+    more than `threshold` (0.1 is 10 %); each maps to that median, its baseline. A run with
+    fewer than `window` runs before it, or a baseline of zero, is never one.
     """
+    found = {}
+    for index in range(window, len(sizes)):
+        baseline = median(sizes[index - window : index])
+        if baseline and sizes[index] > baseline * (1 + threshold):
+            found[index] = baseline
+    return found
+
+
+def trend_and_regressions(f: Scope) -> dict:
+    """Per-workflow median and max bytes of `f.trend_type` per period, and its regressions
+    (`find_regressions` over each workflow's runs, `f.regression_window` and
+    `f.regression_threshold`)."""
     rows, truncated = _run_sums(f, f.trend_type)
     by_workflow: dict[int, list[dict]] = {}
     for row in reversed(rows):  # oldest first; a bounded list of per-run sums
@@ -310,28 +240,28 @@ def trend_and_regressions(f: Filters) -> dict:
     names = {pk: name for pk, name, _ in found}
     asc_ids = {pk: asc_id for pk, _, asc_id in found}
     for workflow_id, runs in by_workflow.items():
+        sizes = [run["bytes"] for run in runs]
+        baselines = find_regressions(sizes, f.regression_window, f.regression_threshold)
         per_period: dict[str, list[int]] = {}
         for index, run in enumerate(runs):
             if run["run_created_date"] < start:
-                continue
-            period = _bucket(_utc_date(run["run_created_date"]), f.granularity).isoformat()
+                continue  # the baseline of the first runs in range reaches back before it
+            period = _bucket(utc_date(run["run_created_date"]), f.granularity).isoformat()
             per_period.setdefault(period, []).append(run["bytes"])
-            window = [r["bytes"] for r in runs[max(0, index - f.regression_window) : index]]
-            if len(window) == f.regression_window:
-                baseline = median(window)
-                if baseline and run["bytes"] > baseline * (1 + f.regression_threshold):
-                    regressions.append(
-                        {
-                            "build_run_pk": run["build_run_id"],
-                            "workflow": asc_ids[workflow_id],
-                            "workflow_name": names[workflow_id],
-                            "period": period,
-                            "created_date": run["run_created_date"],
-                            "bytes": run["bytes"],
-                            "baseline": int(baseline),
-                            "growth": run["bytes"] / baseline - 1,
-                        }
-                    )
+            if index in baselines:
+                baseline = baselines[index]
+                regressions.append(
+                    {
+                        "build_run_pk": run["build_run_id"],
+                        "workflow": asc_ids[workflow_id],
+                        "workflow_name": names[workflow_id],
+                        "period": period,
+                        "created_date": run["run_created_date"],
+                        "bytes": run["bytes"],
+                        "baseline": int(baseline),
+                        "growth": run["bytes"] / baseline - 1,
+                    }
+                )
         if not per_period:
             continue
         datasets.append(
@@ -370,16 +300,14 @@ def _attach_runs(regressions):
         regression["number"] = run["number"]
 
 
-def latest_runs(f: Filters, limit: int = 15) -> list[dict]:
+def latest_runs(f: Scope, limit: int = 15) -> list[dict]:
     """The newest runs in the range, each with its artifact bytes (of the chosen types) and
     the change against the previous run of the same workflow. Three queries whatever the size."""
     runs = CiBuildRun.objects.filter(
         created_date__gte=f.start_datetime, created_date__lt=f.end_datetime
     )
     runs = _in_scope(runs, f)
-    previous = CiBuildRun.objects.filter(
-        workflow_id=OuterRef("workflow_id"), number__lt=OuterRef("number")
-    ).order_by("-number")
+    previous = _runs_before(OuterRef("workflow_id"), OuterRef("number"))
     runs = list(
         runs.select_related("workflow", "product")
         .annotate(previous_pk=Subquery(previous.values("pk")[:1]))
@@ -418,7 +346,7 @@ def latest_runs(f: Filters, limit: int = 15) -> list[dict]:
     return result
 
 
-def largest_artifacts(f: Filters, limit: int = 10) -> list[CiArtifact]:
+def largest_artifacts(f: Scope, limit: int = 10) -> list[CiArtifact]:
     """The biggest artifacts in the range, with their run, action, workflow and product."""
     return list(
         artifact_queryset(f)
@@ -426,6 +354,17 @@ def largest_artifacts(f: Filters, limit: int = 10) -> list[CiArtifact]:
         .select_related("build_run", "build_action", "workflow", "product")
         .order_by("-file_size", "id")[:limit]
     )
+
+
+def _runs_before(workflow_id, number):
+    """Runs of a workflow numbered below `number`, nearest first: the first is "the previous
+    run", against which a run's size change is shown."""
+    return CiBuildRun.objects.filter(workflow_id=workflow_id, number__lt=number).order_by("-number")
+
+
+def previous_run(run: CiBuildRun) -> CiBuildRun | None:
+    """The previous run of `run`'s workflow (None for a first run or one without workflow)."""
+    return _runs_before(run.workflow_id, run.number).first() if run.workflow_id else None
 
 
 def run_totals_by_type(build_run) -> list[dict]:
@@ -441,15 +380,17 @@ def run_totals_by_type(build_run) -> list[dict]:
 # --- The artifacts behind the numbers ----------------------------------------------------
 
 
-def artifact_queryset(f: Filters):
+def artifact_queryset(f: Scope):
     """Artifacts in the range matching the filters, newest run first."""
-    qs = CiArtifact.objects.filter(
+    qs = scoped_artifacts(f).filter(
         run_created_date__gte=f.start_datetime, run_created_date__lt=f.end_datetime
     )
-    qs = _in_scope(qs, f)
-    if f.file_types:
-        qs = qs.filter(file_type__in=f.file_types)
     return qs.order_by("-run_created_date", "file_type", "id")
+
+
+def scoped_artifacts(f: Scope):
+    """Artifacts of every date matching the product, workflow and file type filters."""
+    return _of_types(_in_scope(CiArtifact.objects.all(), f), f)
 
 
 def with_archived(qs):
@@ -461,16 +402,6 @@ def with_archived(qs):
 
 
 # --- Helpers -----------------------------------------------------------------------------
-
-
-def _utc_date(value) -> date:
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).date()
-    return value
-
-
-def _midnight(day: date) -> datetime:
-    return datetime.combine(day, datetime.min.time(), tzinfo=UTC)
 
 
 def _bucket(day: date, granularity: str) -> date:

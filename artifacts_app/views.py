@@ -6,14 +6,14 @@ from urllib.parse import urlencode
 from django.contrib.auth.decorators import login_not_required
 from django.core.paginator import EmptyPage, Paginator
 from django.db.models import Prefetch
-from django.http import FileResponse, Http404, JsonResponse, QueryDict, StreamingHttpResponse
+from django.http import FileResponse, Http404, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from . import stats
 from .archive import archive_storage, archive_summary, download_name
-from .filters import PRESET_DAYS, FilterError, parse_filters, today_utc
+from .forms import GRANULARITIES, PRESET_DAYS, FilterForm, today_utc
 from .health import sync_health
 from .models import ArchivedArtifact, CiArtifact, CiBuildRun, CiProduct, CiWorkflow, FileType
 
@@ -39,32 +39,30 @@ CSV_COLUMNS = [
 
 @require_GET
 def dashboard(request):
-    try:
-        f = parse_filters(request.GET)
-        error = None
-    except FilterError as exc:
-        f, error = parse_filters(_empty()), str(exc)
-    stats.ensure_rollup()
+    f, error = _scope_or_default(FilterForm(request.GET))
+    kpis = stats.kpis(f)
+    share = stats.share_by_type(f)
+    trend = stats.trend_and_regressions(f)
     context = {
         "filters": f,
         "error": error,
         "has_artifacts": CiArtifact.objects.exists(),
         "options": _filter_options(f),
-        "kpis": stats.kpis(f),
-        "share": stats.share_by_type(f),
-        "trend": stats.trend_and_regressions(f),
+        "kpis": kpis,
+        "share": share,
+        "trend": trend,
         "largest": stats.largest_artifacts(f),
         "runs": stats.latest_runs(f),
-    }
-    context["archive"] = archive_summary(total_artifacts=context["kpis"]["artifacts"])
-    context.update(_queries(f))
-    context["chart_data"] = {
-        "granularity": f.granularity,
-        "type_labels": dict(FileType.choices),
-        "periods": stats.periods(f),
-        "series": stats.series(f),
-        "share": context["share"],
-        "trend": context["trend"],
+        "archive": archive_summary(total_artifacts=kpis["artifacts"]),
+        "chart_data": {
+            "granularity": f.granularity,
+            "type_labels": dict(FileType.choices),
+            "periods": stats.periods(f),
+            "series": stats.series(f),
+            "share": share,
+            "trend": trend,
+        },
+        **_queries(f),
     }
     return render(request, "artifacts/dashboard.html", context, status=400 if error else 200)
 
@@ -72,15 +70,7 @@ def dashboard(request):
 @require_GET
 def workflow_detail(request, asc_id):
     workflow = get_object_or_404(CiWorkflow.objects.select_related("product"), asc_id=asc_id)
-    params = request.GET.copy()
-    params.setlist("workflow", [workflow.asc_id])
-    params.setlist("product", [])
-    try:
-        f = parse_filters(params)
-        error = None
-    except FilterError as exc:
-        f, error = parse_filters(_empty(workflow=[workflow.asc_id])), str(exc)
-    stats.ensure_rollup()
+    f, error = _scope_or_default(FilterForm(request.GET, workflow=workflow))
     trend = stats.trend_and_regressions(f)
     share = stats.share_by_type(f)
     context = {
@@ -92,8 +82,8 @@ def workflow_detail(request, asc_id):
         "trend": trend,
         "runs": stats.latest_runs(f, limit=50),
         "chart_data": {"granularity": f.granularity, "trend": trend, "share": share},
+        **_queries(f),
     }
-    context.update(_queries(f))
     return render(request, "artifacts/workflow.html", context, status=400 if error else 200)
 
 
@@ -103,13 +93,7 @@ def run_detail(request, asc_id):
     actions = run.actions.order_by("name", "id").prefetch_related(
         Prefetch("artifacts", queryset=CiArtifact.objects.select_related("archive"))
     )
-    previous = (
-        CiBuildRun.objects.filter(workflow_id=run.workflow_id, number__lt=run.number)
-        .order_by("-number")
-        .first()
-        if run.workflow_id
-        else None
-    )
+    previous = stats.previous_run(run)
     by_type = stats.run_totals_by_type(run)
     total = sum(row["bytes"] for row in by_type)  # a few file types, already aggregated
     previous_total = None
@@ -145,15 +129,14 @@ def archived_file(request, asc_id):
 
 
 def with_filters(view):
-    """Hand `view` the request's `Filters`; a parameter it cannot use is a 400 naming it."""
+    """Hand `view` the request's `Scope`; a parameter it cannot use is a 400 naming it."""
 
     @wraps(view)
     def parsed(request, *args, **kwargs):
-        try:
-            f = parse_filters(request.GET)
-        except FilterError as exc:
-            return JsonResponse({"error": str(exc)}, status=400)
-        return view(request, f, *args, **kwargs)
+        form = FilterForm(request.GET)
+        if not form.is_valid():
+            return JsonResponse({"error": form.error_line()}, status=400)
+        return view(request, form.scope, *args, **kwargs)
 
     return parsed
 
@@ -233,12 +216,11 @@ def healthz(request):
 # --- Helpers -----------------------------------------------------------------------------
 
 
-def _empty(**params):
-    """A QueryDict with only `params`: the defaults shown beside an error."""
-    query = QueryDict(mutable=True)
-    for key, values in params.items():
-        query.setlist(key, values)
-    return query
+def _scope_or_default(form):
+    """A page's scope and no error, or the default scope and the error line to show."""
+    if form.is_valid():
+        return form.scope, None
+    return FilterForm.default_scope(workflow=form.fixed_workflow), form.error_line()
 
 
 def _queries(f):
@@ -268,7 +250,7 @@ def _filter_options(f):
         "products": products,
         "workflows": list(workflows.values("asc_id", "name", "product__name")),
         "file_types": FileType.choices,
-        "granularities": ["day", "week", "month"],
+        "granularities": GRANULARITIES,
         "presets": presets,
         "custom": not any(p["selected"] for p in presets),
     }

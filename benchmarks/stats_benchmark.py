@@ -37,8 +37,8 @@ from django.http import QueryDict  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import setup_databases, setup_test_environment, teardown_databases  # noqa: E402
 
-from artifacts_app import stats  # noqa: E402
-from artifacts_app.filters import parse_filters  # noqa: E402
+from artifacts_app import rollup, stats  # noqa: E402
+from artifacts_app.forms import FilterForm  # noqa: E402
 from artifacts_app.models import (  # noqa: E402
     CiArtifact,
     CiBuildAction,
@@ -86,7 +86,7 @@ def run(options, vendor):
     print(f"  loaded in {time.perf_counter() - started:.1f} s")
 
     started = time.perf_counter()
-    rows = stats.refresh_rollup(rebuild=True)
+    rows = rollup.refresh_rollup(rebuild=True)
     print(f"  daily rollup rebuilt in {time.perf_counter() - started:.1f} s ({rows:,} rows)")
     if vendor == "PostgreSQL":
         # What autovacuum does soon after a big load: planner statistics, visibility map.
@@ -113,7 +113,7 @@ def run(options, vendor):
     print(f"  GET / (dashboard) one year, daily:      {fmt(page)}")
     page_90 = time_it(lambda: get(client, "/"), max(10, options.requests // 3))
     print(f"  GET / (dashboard) default 90 days:      {fmt(page_90)}")
-    f = parse_filters(QueryDict(query))
+    f = FilterForm(QueryDict(query)).scope
     for name in (
         "kpis",
         "series",

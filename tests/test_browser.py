@@ -14,7 +14,7 @@ import pytest
 from django.conf import settings
 from django.contrib.auth.models import User
 
-from artifacts_app import stats
+from artifacts_app import rollup
 from artifacts_app.asc.simulator import run_in_thread
 from artifacts_app.asc.simulator.dataset import HOSTILE_NAMES
 from artifacts_app.models import CiWorkflow
@@ -84,7 +84,7 @@ def synced_account(transactional_db, asc_key, asc_tokens):
     try:
         run = sync(client=fast_client(server, asc_tokens), reserve=0)
         assert run.status == "succeeded", run.error
-        stats.refresh_rollup()
+        rollup.refresh_rollup()
         yield server.dataset
     finally:
         server.stop()

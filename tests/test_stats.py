@@ -1,12 +1,10 @@
 from datetime import UTC, date, datetime, timedelta
 
 from django.http import QueryDict
-from django.test import TestCase
-from django.utils import timezone
+from django.test import SimpleTestCase, TestCase
 
-from artifacts_app import stats
-from artifacts_app.filters import parse_filters
-from artifacts_app.models import ArtifactDailyTotal, CiArtifact
+from artifacts_app import rollup, stats
+from artifacts_app.forms import FilterForm
 from tests.factories import (
     make_artifact,
     make_build_action,
@@ -22,7 +20,7 @@ def filters(**params):
     query = QueryDict(mutable=True)
     for key, value in params.items():
         query.setlist(key, value if isinstance(value, list) else [value])
-    return parse_filters(query, today=date(2026, 11, 30))
+    return FilterForm(query, today=date(2026, 11, 30)).scope
 
 
 def run_with(workflow, number, when, **sizes):
@@ -34,70 +32,13 @@ def run_with(workflow, number, when, **sizes):
     return run
 
 
-class RollupTests(TestCase):
-    def test_refreshing_twice_counts_each_artifact_once(self):
-        workflow = make_workflow()
-        run_with(workflow, 1, datetime(2026, 11, 2, tzinfo=UTC), ARCHIVE=10, LOG_BUNDLE=5)
-        stats.refresh_rollup()
-        stats.refresh_rollup()
-        stats.refresh_rollup(rebuild=True)
-        f = filters(start="2026-11-01", end="2026-11-30")
-        self.assertEqual(stats.totals(f), {"count": 2, "bytes": 15})
-
-    def test_a_late_artifact_for_an_old_day_is_recounted_into_that_day(self):
-        workflow = make_workflow()
-        old = run_with(workflow, 1, datetime(2026, 9, 1, 10, tzinfo=UTC), ARCHIVE=10)
-        run_with(workflow, 2, datetime(2026, 11, 2, tzinfo=UTC), ARCHIVE=20)
-        stats.refresh_rollup()
-        make_artifact(build_action=old.actions.get(), file_type="LOG_BUNDLE", file_size=3)
-        stats.refresh_rollup()
-        f = filters(start="2026-09-01", end="2026-09-01")
-        self.assertEqual(stats.totals(f), {"count": 2, "bytes": 13})
-        self.assertEqual(ArtifactDailyTotal.objects.filter(day=date(2026, 9, 1)).count(), 2)
-
-    def test_days_named_by_a_writer_that_moved_artifacts_are_recounted(self):
-        workflow = make_workflow()
-        run = run_with(workflow, 1, datetime(2026, 11, 2, tzinfo=UTC), ARCHIVE=10)
-        stats.refresh_rollup()
-        run.artifacts.update(run_created_date=datetime(2026, 11, 5, tzinfo=UTC), file_size=12)
-        stats.refresh_rollup(days=[date(2026, 11, 2), datetime(2026, 11, 5, tzinfo=UTC)])
-        series = stats.series(filters(start="2026-11-01", end="2026-11-30"))
-        self.assertEqual(
-            series, [{"period": "2026-11-05", "file_type": "ARCHIVE", "count": 1, "bytes": 12}]
-        )
-
-    def test_an_artifact_committed_late_with_a_lower_id_counts_once_its_day_is_named(self):
-        # Two sync workers on PostgreSQL: the one holding the lower id commits last.
-        workflow = make_workflow()
-        day = datetime(2026, 11, 3, 9, tzinfo=UTC)
-        other = run_with(workflow, 1, day, ARCHIVE=10).artifacts.get()
-        low_id = other.id
-        CiArtifact.objects.filter(pk=low_id).update(id=low_id + 1000)
-        stats.refresh_rollup()  # the watermark passes the other worker's row
-        late = run_with(workflow, 2, day, LOG_BUNDLE=4).artifacts.get()
-        CiArtifact.objects.filter(pk=late.pk).update(id=low_id)  # below the watermark
-        stats.refresh_rollup(days={day})
-        day_filter = filters(start="2026-11-03", end="2026-11-03")
-        self.assertEqual(stats.totals(day_filter), {"count": 2, "bytes": 14})
-
-    def test_artifacts_gone_upstream_still_count_everywhere(self):
-        workflow = make_workflow()
-        run = run_with(workflow, 1, datetime(2026, 11, 2, tzinfo=UTC), ARCHIVE=10, LOG_BUNDLE=5)
-        stats.refresh_rollup()
-        run.artifacts.filter(file_type="ARCHIVE").update(gone_upstream_at=timezone.now())
-        stats.refresh_rollup(rebuild=True)
-        f = filters(start="2026-11-01", end="2026-11-30")
-        self.assertEqual(stats.totals(f), {"count": 2, "bytes": 15})
-        self.assertEqual(stats.artifact_queryset(f).count(), 2)
-
-
 class KpiTests(TestCase):
     def test_change_compares_with_the_range_of_equal_length_before(self):
         workflow = make_workflow()
         run_with(workflow, 1, datetime(2026, 10, 25, tzinfo=UTC), ARCHIVE=100)  # previous week
         run_with(workflow, 2, datetime(2026, 11, 1, tzinfo=UTC), ARCHIVE=150)  # this week
         run_with(workflow, 3, datetime(2026, 1, 1, tzinfo=UTC), ARCHIVE=1000)  # long ago
-        stats.refresh_rollup()
+        rollup.refresh_rollup()
         kpis = stats.kpis(filters(start="2026-10-26", end="2026-11-01"))
         self.assertEqual(kpis["artifacts"], 3)
         self.assertEqual(kpis["bytes"], 1250)
@@ -112,7 +53,7 @@ class KpiTests(TestCase):
     def test_share_by_type_adds_up_to_the_whole_largest_first(self):
         workflow = make_workflow()
         run_with(workflow, 1, datetime(2026, 11, 2, tzinfo=UTC), ARCHIVE=300, LOG_BUNDLE=100)
-        stats.refresh_rollup()
+        rollup.refresh_rollup()
         share = stats.share_by_type(filters(start="2026-11-01", end="2026-11-30"))
         self.assertEqual([row["file_type"] for row in share], ["ARCHIVE", "LOG_BUNDLE"])
         self.assertEqual([row["share"] for row in share], [0.75, 0.25])
@@ -235,3 +176,22 @@ class LargestArtifactsTests(TestCase):
             filters(start="2026-11-01", end="2026-11-30", product=mine.asc_id)
         )
         self.assertEqual([a.product for a in largest], [mine])
+
+
+class RegressionRuleTests(SimpleTestCase):
+    def test_a_size_above_the_median_of_the_window_before_it_by_the_threshold_is_flagged(self):
+        sizes = [100, 104, 96, 100, 102, 120, 110]
+        self.assertEqual(stats.find_regressions(sizes, window=5, threshold=0.10), {5: 100})
+
+    def test_growth_at_the_threshold_is_not_a_regression(self):
+        self.assertEqual(stats.find_regressions([100, 100, 110], window=2, threshold=0.10), {})
+
+    def test_runs_without_a_full_window_before_them_are_never_flagged(self):
+        self.assertEqual(stats.find_regressions([1, 1000, 5000], window=3, threshold=0.10), {})
+
+    def test_a_zero_baseline_flags_nothing(self):
+        self.assertEqual(stats.find_regressions([0, 0, 0, 50], window=3, threshold=0.10), {})
+
+    def test_the_window_slides_with_each_run(self):
+        sizes = [100, 100, 200, 200, 200, 200]
+        self.assertEqual(stats.find_regressions(sizes, window=2, threshold=0.10), {2: 100, 3: 150})

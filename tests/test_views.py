@@ -1,12 +1,15 @@
 import json
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 from django.contrib.auth.models import User
-from django.db import connection
-from django.test import TestCase
+from django.db import connection, connections, transaction
+from django.test import TestCase, TransactionTestCase
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from artifacts_app import rollup
 from artifacts_app.models import ArchivedArtifact, CiArtifact
 from tests.factories import (
     make_artifact,
@@ -213,3 +216,42 @@ class QueryCountTests(PageTestCase):
             with self.subTest(url=url):
                 self.assertEqual(self.count_queries(url), small[url])
         self.assertLessEqual(max(small.values()), 25)
+
+
+class DashboardDuringSyncTests(TransactionTestCase):
+    """A sync holds a write transaction for each run it stores; pages only read."""
+
+    def setUp(self):
+        self.client.force_login(User.objects.create_user("dana", password="x-long-password"))
+
+    def test_the_dashboard_loads_while_a_sync_holds_its_write_transaction(self):
+        workflow = make_workflow(name="Release")
+        add_runs(workflow, 2)
+        rollup.refresh_rollup()
+        add_runs(workflow, 1, first_number=3)  # stored by the pass, not yet in the rollup
+        holding, release = threading.Event(), threading.Event()
+
+        def store_a_run():
+            try:
+                with transaction.atomic():
+                    add_runs(workflow, 1, first_number=4)
+                    holding.set()
+                    release.wait(timeout=30)
+            finally:
+                connections.close_all()
+
+        writer = threading.Thread(target=store_a_run)
+        writer.start()
+        try:
+            self.assertTrue(holding.wait(timeout=10))
+            started = time.monotonic()
+            response = self.client.get(reverse("dashboard"), RANGE)
+            elapsed = time.monotonic() - started
+            still_held = writer.is_alive()
+        finally:
+            release.set()
+            writer.join()
+        self.assertTrue(still_held)
+        self.assertLess(elapsed, 1.0)
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(response.context["kpis"]["artifacts"], 6)  # the three committed runs

@@ -1,0 +1,68 @@
+"""What a page or endpoint asks about: a date range, filters and the view's settings.
+
+`Scope` is what `forms.FilterForm` yields and what every function of `stats` takes. Product
+and workflow ids are App Store Connect ids, resolved to primary keys by the form (one query
+each) so the aggregates stay single-table.
+"""
+
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
+
+from .models import FileType
+
+
+@dataclass(frozen=True)
+class Scope:
+    start: date
+    end: date
+    granularity: str = "day"
+    products: tuple[str, ...] = ()
+    workflows: tuple[str, ...] = ()
+    file_types: tuple[str, ...] = ()
+    product_pks: tuple[int, ...] = field(default=(), compare=False)
+    workflow_pks: tuple[int, ...] = field(default=(), compare=False)
+    page: int = 1
+    # The file type whose per-workflow trend and regressions the dashboard shows.
+    trend_type: str = FileType.ARCHIVE
+    regression_threshold: float = 0.10
+    regression_window: int = 5
+
+    @property
+    def start_datetime(self) -> datetime:
+        return datetime.combine(self.start, datetime.min.time(), tzinfo=UTC)
+
+    @property
+    def end_datetime(self) -> datetime:
+        """The first instant after the (inclusive) end day."""
+        return datetime.combine(self.end + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    @property
+    def narrowed(self) -> bool:
+        """Whether products, workflows or file types narrow the view."""
+        return bool(self.product_pks or self.workflow_pks or self.file_types)
+
+    def previous(self) -> "Scope":
+        """The range of equal length just before this one, same other filters."""
+        return replace(
+            self,
+            start=self.start - timedelta(days=self.days),
+            end=self.start - timedelta(days=1),
+        )
+
+    def query(self, **overrides) -> list[tuple[str, str]]:
+        """This scope as URL query pairs (for links that keep the view)."""
+        pairs = [
+            ("start", self.start.isoformat()),
+            ("end", self.end.isoformat()),
+            ("granularity", self.granularity),
+        ]
+        pairs += [("product", p) for p in self.products]
+        pairs += [("workflow", w) for w in self.workflows]
+        pairs += [("file_type", t) for t in self.file_types]
+        for key, value in overrides.items():
+            pairs = [(k, v) for k, v in pairs if k != key] + [(key, str(value))]
+        return pairs
