@@ -1,12 +1,28 @@
-from django.urls import path
+from django.urls import path, register_converter
 
 from . import views
 
+
+class AscIdConverter:
+    """Any non-empty App Store Connect id: Apple's ids are opaque, and a mirrored row whose id
+    holds a slash or a line break must still have a page and a link."""
+
+    regex = r"[\s\S]+"
+
+    def to_python(self, value):
+        return value
+
+    def to_url(self, value):
+        return value
+
+
+register_converter(AscIdConverter, "asc_id")
+
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
-    path("workflows/<str:asc_id>/", views.workflow_detail, name="workflow"),
-    path("runs/<str:asc_id>/", views.run_detail, name="run"),
-    path("artifacts/<str:asc_id>/download", views.archived_file, name="archived-file"),
+    path("workflows/<asc_id:asc_id>/", views.workflow_detail, name="workflow"),
+    path("runs/<asc_id:asc_id>/", views.run_detail, name="run"),
+    path("artifacts/<asc_id:asc_id>/download", views.archived_file, name="archived-file"),
     path("api/v1/stats", views.api_stats, name="api-stats"),
     path("api/v1/artifacts", views.api_artifacts, name="api-artifacts"),
     path("export.csv", views.export_csv, name="export-csv"),

@@ -53,7 +53,10 @@ def dashboard(request):
         "trend": trend,
         "largest": stats.largest_artifacts(f),
         "runs": stats.latest_runs(f),
-        "archive": archive_summary(total_artifacts=kpis["artifacts"]),
+        "archive": archive_summary(
+            artifacts=stats.scoped_artifacts(f) if f.narrowed else None,
+            total_artifacts=kpis["artifacts"],
+        ),
         "chart_data": {
             "granularity": f.granularity,
             "type_labels": dict(FileType.choices),

@@ -254,6 +254,21 @@ class BadParameterTests(LoggedInTestCase):
             with self.subTest(page=page):
                 self.assertRejects(reverse("api-artifacts"), {"page": page}, "page")
 
+    def test_other_scripts_digits_and_huge_numbers_are_a_400_naming_the_parameter(self):
+        cases = [
+            ({"page": "²"}, "page"),
+            ({"page": "9" * 10240}, "page"),
+            ({"window": "¹"}, "window"),
+            ({"window": "٣"}, "window"),
+            ({"threshold": "1e309"}, "threshold"),
+        ]
+        for url in (reverse("api-stats"), reverse("api-artifacts"), reverse("export-csv")):
+            for params, parameter in cases:
+                with self.subTest(url=url, params=params):
+                    self.assertRejects(url, params, parameter)
+        response = self.client.get(reverse("dashboard"), {"window": "¹"})
+        self.assertContains(response, "window: must be a whole number", status_code=400)
+
     def test_a_page_past_the_end_is_rejected(self):
         self.assertRejects(reverse("api-artifacts"), {"page": "3"}, "page")
 

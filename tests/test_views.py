@@ -176,6 +176,65 @@ class DrillDownTests(PageTestCase):
         self.assertEqual(self.client.get(reverse("workflow", args=["nope"])).status_code, 404)
 
 
+class OddIdentifierTests(PageTestCase):
+    """Apple's ids are opaque: a row whose id holds a slash, a space or a line break still
+    has its page, and every page that lists it links to it."""
+
+    ODD_IDS = ("release/1.0", "nightly build #2?x=%20", "two\nlines")
+
+    def test_rows_with_odd_ids_render_and_link_to_their_own_pages(self):
+        for number, odd in enumerate(self.ODD_IDS):
+            with self.subTest(id=odd):
+                workflow = make_workflow(asc_id=odd, name=f"Odd {number}")
+                run = make_build_run(
+                    workflow=workflow,
+                    asc_id=f"{odd}/run",
+                    number=number + 1,
+                    created_date=datetime(2026, 11, 2, tzinfo=UTC),
+                )
+                artifact = make_artifact(
+                    build_action=make_build_action(build_run=run), asc_id=f"{odd}/file"
+                )
+                ArchivedArtifact.objects.create(
+                    artifact=artifact, status="archived", path="p/x", size=1
+                )
+                workflow_url = reverse("workflow", args=[odd])
+                run_url = reverse("run", args=[run.asc_id])
+                dashboard = self.client.get(reverse("dashboard"), RANGE)
+                self.assertContains(dashboard, f'href="{workflow_url}?')
+                self.assertContains(dashboard, f'href="{run_url}"')
+                page = self.client.get(workflow_url, RANGE)
+                self.assertContains(page, f"<h1>Odd {number}</h1>", html=True)
+                self.assertContains(page, f'href="{run_url}"')
+                run_page = self.client.get(run_url)
+                self.assertContains(run_page, f'href="{workflow_url}"')
+                self.assertContains(run_page, reverse("archived-file", args=[artifact.asc_id]))
+
+    def test_the_dashboard_filters_by_a_workflow_with_an_odd_id(self):
+        workflow = make_workflow(asc_id="release/1.0 beta", name="Beta")
+        add_runs(workflow, 1)
+        add_runs(make_workflow(name="Other"), 2, first_number=10)
+        response = self.client.get(reverse("dashboard"), {**RANGE, "workflow": workflow.asc_id})
+        self.assertEqual(response.context["kpis"]["artifacts"], 2)
+
+
+class ArchiveCardFilterTests(PageTestCase):
+    def test_the_archive_card_counts_only_the_artifacts_the_filters_keep(self):
+        kept = add_runs(make_workflow(product=make_product(name="Kept")), 2)
+        other = make_workflow(product=make_product(name="Other"))
+        add_runs(other, 1, first_number=10)
+        for artifact in CiArtifact.objects.filter(build_run__in=kept):
+            ArchivedArtifact.objects.create(
+                artifact=artifact, status="archived", path=f"p/{artifact.pk}", size=1
+            )
+        page = self.client.get(reverse("dashboard"), {**RANGE, "workflow": other.asc_id})
+        self.assertEqual(page.context["archive"]["archived_count"], 0)
+        self.assertEqual(page.context["archive"]["not_archived_count"], 2)
+        page = self.client.get(reverse("dashboard"), {**RANGE, "file_type": "LOG_BUNDLE"})
+        self.assertEqual(page.context["archive"]["archived_count"], 2)
+        self.assertEqual(page.context["archive"]["not_archived_count"], 1)
+
+
 class QueryCountTests(PageTestCase):
     """Pages cost the same number of queries whether there are few artifacts or many."""
 

@@ -10,7 +10,7 @@ from ..models import ArchivedArtifact, CiArtifact
 Status = ArchivedArtifact.Status
 
 
-def archive_summary(total_artifacts: int | None = None) -> dict[str, int]:
+def archive_summary(artifacts=None, total_artifacts: int | None = None) -> dict[str, int]:
     """`{archived_count, archived_bytes, not_archived_count, lost_count,
     expired_upstream_but_safe_count, storage_bytes}`.
 
@@ -22,10 +22,15 @@ def archive_summary(total_artifacts: int | None = None) -> dict[str, int]:
     - expired_upstream_but_safe_count: archived artifacts the sync no longer finds upstream.
     - storage_bytes: bytes the archive occupies (sizes of the stored files).
 
-    `total_artifacts` spares a COUNT(*) over every artifact when the caller has it already.
+    `artifacts` (a queryset of `CiArtifact`) narrows every figure to those artifacts, as the
+    dashboard's filters do; by default all of them count. `total_artifacts` spares a COUNT(*)
+    of them when the caller has it already.
     """
     archived = Q(status=Status.ARCHIVED)
-    figures = ArchivedArtifact.objects.aggregate(
+    records = ArchivedArtifact.objects.all()
+    if artifacts is not None:
+        records = records.filter(artifact__in=artifacts.values("pk"))
+    figures = records.aggregate(
         archived_count=Count("pk", filter=archived),
         archived_bytes=Coalesce(Sum("artifact__file_size", filter=archived), 0),
         storage_bytes=Coalesce(Sum("size", filter=archived), 0),
@@ -34,11 +39,12 @@ def archive_summary(total_artifacts: int | None = None) -> dict[str, int]:
             "pk", filter=archived & Q(artifact__gone_upstream_at__isnull=False)
         ),
     )
-    total = CiArtifact.objects.count() if total_artifacts is None else total_artifacts
+    if total_artifacts is None:
+        total_artifacts = (CiArtifact.objects if artifacts is None else artifacts).count()
     return {
         "archived_count": figures["archived_count"],
         "archived_bytes": figures["archived_bytes"],
-        "not_archived_count": total - figures["archived_count"],
+        "not_archived_count": total_artifacts - figures["archived_count"],
         "lost_count": figures["lost_count"],
         "expired_upstream_but_safe_count": figures["expired_upstream_but_safe_count"],
         "storage_bytes": figures["storage_bytes"],
