@@ -227,15 +227,19 @@ def _scope_or_default(form):
 
 
 def _queries(f):
-    """Query strings for links: the whole view (export) and just the range (drill-downs)."""
+    """What every filtered page's template needs besides its figures: query strings for
+    links (the whole view for the export, just the range for drill-downs) and the range's
+    choices."""
     return {
         "query": urlencode(f.query()),
         "range_query": urlencode(f.query()[:3]),
+        "granularities": GRANULARITIES,
     }
 
 
 def _filter_options(f):
-    products = list(CiProduct.objects.order_by("name", "id").values("asc_id", "name"))
+    """The choices of the dashboard's filter bar, as (value, label) pairs."""
+    products = CiProduct.objects.order_by("name", "id").values_list("asc_id", "name")
     workflows = CiWorkflow.objects.order_by("product__name", "name", "id")
     if f.product_pks:
         workflows = workflows.filter(product_id__in=f.product_pks)
@@ -250,10 +254,12 @@ def _filter_options(f):
         for days in PRESET_DAYS
     ]
     return {
-        "products": products,
-        "workflows": list(workflows.values("asc_id", "name", "product__name")),
+        "products": list(products),
+        "workflows": [
+            (asc_id, f"{product} · {name}")
+            for asc_id, name, product in workflows.values_list("asc_id", "name", "product__name")
+        ],
         "file_types": FileType.choices,
-        "granularities": GRANULARITIES,
         "presets": presets,
         "custom": not any(p["selected"] for p in presets),
     }

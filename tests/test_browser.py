@@ -171,10 +171,34 @@ def test_changing_a_filter_changes_the_data_and_the_url(page):
     assert page.problems == []
 
 
+# What a chart's y axis and tooltip say for a size, from the options the page gave the chart.
+AXIS_AND_TOOLTIP = """([id, size]) => {
+  const chart = Chart.getChart(id);
+  const options = chart.config.options;
+  const dataset = chart.data.datasets[0];
+  const label = options.plugins.tooltip.callbacks.label({ dataset: dataset, parsed: { y: size } });
+  return [options.scales.y.ticks.callback(size), label.slice(dataset.label.length + 2)];
+}"""
+
+LARGEST_LINES_SHOWN = """() => Chart.getChart("chart-trend").data.datasets
+  .filter((d) => / \\(largest\\)$/.test(d.label) && !d.hidden).length"""
+
+
 def test_chart_axes_and_tooltips_give_sizes_in_the_units_of_the_tables(page):
     for size in (999, 1_000, 250_000_000, 3_500_000_000, 1_048_576):
         shown = page.evaluate("(size) => window.ArtifactCharts.formatBytes(size)", size)
         assert shown == format_bytes(size)
+        for chart in ("chart-bytes", "chart-trend"):
+            axis, tooltip = page.evaluate(AXIS_AND_TOOLTIP, [chart, size])
+            assert axis == tooltip == format_bytes(size), chart
+
+
+def test_only_the_workflow_page_shows_the_largest_artifact_lines(page, live_server):
+    assert page.evaluate(LARGEST_LINES_SHOWN) == 0
+    workflow = CiWorkflow.objects.filter(artifacts__file_type="ARCHIVE").first()
+    page.goto(f"{live_server.url}/workflows/{workflow.asc_id}/")
+    assert page.evaluate(LARGEST_LINES_SHOWN) > 0
+    assert page.problems == []
 
 
 # As the sync stores them: a NUL, which PostgreSQL cannot hold, becomes U+FFFD.

@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from artifacts_app import rollup
+from artifacts_app.forms import FilterForm
 from artifacts_app.models import ArchivedArtifact, CiArtifact
 from tests.factories import (
     make_artifact,
@@ -121,6 +122,8 @@ class DashboardTests(PageTestCase):
         self.assertContains(response, "granularity", status_code=400)
         self.assertContains(response, "fortnight", status_code=400)
         self.assertContains(response, 'role="alert"', status_code=400)
+        self.assertEqual(response.context["filters"], FilterForm.default_scope())
+        self.assertContains(response, '<option value="day" selected>', status_code=400)
 
     def test_hostile_names_are_escaped_everywhere(self):
         product = make_product(name=HOSTILE)
@@ -167,7 +170,7 @@ class DrillDownTests(PageTestCase):
         self.assertContains(response, "App.xcarchive.zip")
         self.assertContains(response, "logs.zip")
         self.assertContains(response, "0123456789ab")
-        self.assertContains(response, "main")
+        self.assertContains(response, "<div><dt>Branch or tag</dt><dd>main</dd></div>", html=True)
         self.assertContains(response, "Succeeded")
         self.assertContains(response, f'href="{reverse("run", args=[runs[0].asc_id])}"')
 

@@ -1,18 +1,21 @@
-/* Shared chart helpers: sizes in human units, one colour per file type, common options. */
+/* Shared chart helpers: sizes in human units, one palette, common options and tooltips. */
 (function () {
   "use strict";
 
   var UNITS = ["B", "KB", "MB", "GB", "TB", "PB"];
+  var PALETTE = ["#0a5fd3", "#2e9d5b", "#e08a00", "#8e44ad", "#c0392b", "#16a2b8",
+    "#6c5ce7", "#d35400", "#7f8c8d", "#e84393"];
+  // Apple's file types keep their colour whatever else is on the chart; logs stay grey.
   var TYPE_COLOURS = {
-    ARCHIVE: "#0a5fd3",
-    ARCHIVE_EXPORT: "#2e9d5b",
+    ARCHIVE: PALETTE[0],
+    ARCHIVE_EXPORT: PALETTE[1],
     LOG_BUNDLE: "#8a8f98",
-    RESULT_BUNDLE: "#e08a00",
-    TEST_PRODUCTS: "#8e44ad",
-    XCODEBUILD_PRODUCTS: "#c0392b",
-    STAPLED_NOTARIZED_ARCHIVE: "#16a2b8"
+    RESULT_BUNDLE: PALETTE[2],
+    TEST_PRODUCTS: PALETTE[3],
+    XCODEBUILD_PRODUCTS: PALETTE[4],
+    STAPLED_NOTARIZED_ARCHIVE: PALETTE[5]
   };
-  var EXTRA = ["#6c5ce7", "#d35400", "#27ae60", "#7f8c8d", "#e84393", "#2d3436"];
+  var SPARE = PALETTE.slice(6); // for file types Apple adds later
 
   // Decimal multiples, like the tables beside the charts (and Finder, and App Store Connect).
   function formatBytes(value) {
@@ -25,13 +28,11 @@
   }
 
   function typeColour(fileType, index) {
-    return TYPE_COLOURS[fileType] || EXTRA[index % EXTRA.length];
+    return TYPE_COLOURS[fileType] || SPARE[index % SPARE.length];
   }
 
   function lineColour(index) {
-    var palette = ["#0a5fd3", "#2e9d5b", "#e08a00", "#8e44ad", "#c0392b", "#16a2b8",
-      "#6c5ce7", "#d35400", "#7f8c8d", "#e84393"];
-    return palette[index % palette.length];
+    return PALETTE[index % PALETTE.length];
   }
 
   function readData() {
@@ -45,6 +46,13 @@
       beginAtZero: true,
       ticks: { callback: function (value) { return formatBytes(value); } }
     };
+  }
+
+  // "Archive: 250.0 MB" for a point of any chart whose y axis is bytes.
+  function bytesTooltip() {
+    return { callbacks: { label: function (ctx) {
+      return ctx.dataset.label + ": " + formatBytes(ctx.parsed.y);
+    } } };
   }
 
   function baseOptions() {
@@ -69,6 +77,7 @@
     lineColour: lineColour,
     readData: readData,
     bytesAxis: bytesAxis,
+    bytesTooltip: bytesTooltip,
     baseOptions: baseOptions,
     create: create
   };

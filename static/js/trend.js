@@ -1,4 +1,5 @@
-/* The per-workflow size trend: median (and optionally largest) per period, regressions marked. */
+/* The per-workflow size trend: median (and, with data-show-max, largest) per period, with
+   regressions marked; drawn on the page's #chart-trend canvas from its chart data. */
 (function () {
   "use strict";
   var AC = window.ArtifactCharts;
@@ -50,9 +51,7 @@
       legend: { labels: { filter: function (item) {
         return showMax || !/ \(largest\)$/.test(item.text);
       } } },
-      tooltip: { callbacks: { label: function (ctx) {
-      return ctx.dataset.label + ": " + AC.formatBytes(ctx.parsed.y);
-    } } }
+      tooltip: AC.bytesTooltip()
     };
     return AC.create(canvasId, {
       type: "line",
@@ -61,5 +60,7 @@
     });
   }
 
-  window.ArtifactTrend = { draw: draw };
+  var canvas = document.getElementById("chart-trend");
+  var data = AC.readData();
+  if (canvas && data) { draw(canvas.id, data.trend, canvas.hasAttribute("data-show-max")); }
 })();

@@ -1,40 +1,7 @@
-/* The dashboard: filter bar that keeps the view in the URL, and its four charts. */
+/* The dashboard's charts by file type: bytes and artifacts per period, share of bytes. */
 (function () {
   "use strict";
   var AC = window.ArtifactCharts;
-
-  function setUpFilters() {
-    var form = document.getElementById("filters");
-    if (!form) { return; }
-    var preset = form.querySelector("[data-preset]");
-    var start = form.querySelector("[name=start]");
-    var end = form.querySelector("[name=end]");
-    if (preset) {
-      preset.addEventListener("change", function () {
-        var option = preset.options[preset.selectedIndex];
-        if (preset.value === "custom") { start.focus(); return; }
-        start.value = option.getAttribute("data-start");
-        end.value = option.getAttribute("data-end");
-      });
-    }
-    [start, end].forEach(function (input) {
-      input.addEventListener("change", function () {
-        if (preset) { preset.value = "custom"; }
-      });
-    });
-    // Nothing reloads until Apply: arrowing through a select with the keyboard must not
-    // fetch a new page at every step.
-    // Leave empty fields out of the URL so shared links stay short.
-    form.addEventListener("formdata", function (event) {
-      var empty = [];
-      event.formData.forEach(function (value, key) { if (value === "") { empty.push(key); } });
-      empty.forEach(function (key) {
-        var kept = event.formData.getAll(key).filter(function (v) { return v !== ""; });
-        event.formData.delete(key);
-        kept.forEach(function (v) { event.formData.append(key, v); });
-      });
-    });
-  }
 
   function byType(data, field) {
     var types = [];
@@ -60,12 +27,10 @@
     });
   }
 
-  function drawCharts(data) {
+  function draw(data) {
     var bytesOptions = AC.baseOptions();
     bytesOptions.scales = { x: { stacked: true }, y: AC.bytesAxis(true) };
-    bytesOptions.plugins = { tooltip: { callbacks: { label: function (ctx) {
-      return ctx.dataset.label + ": " + AC.formatBytes(ctx.parsed.y);
-    } } } };
+    bytesOptions.plugins = { tooltip: AC.bytesTooltip() };
     AC.create("chart-bytes", {
       type: "bar",
       data: { labels: data.periods, datasets: byType(data, "bytes") },
@@ -97,11 +62,8 @@
       },
       options: shareOptions
     });
-
-    window.ArtifactTrend.draw("chart-trend", data.trend, false);
   }
 
-  setUpFilters();
   var data = AC.readData();
-  if (data) { drawCharts(data); }
+  if (data && data.series) { draw(data); }
 })();
