@@ -57,13 +57,14 @@ class _Values(forms.Widget):
         return data.getlist(name) if hasattr(data, "getlist") else data.get(name, [])
 
 
-class _Param(forms.Field):
-    """A parameter given at most once; an empty value is no value."""
+class Param(forms.Field):
+    """A parameter given at most once, read by `convert`; an empty value is no value."""
 
     widget = _Values
 
-    def __init__(self, **kwargs):
-        super().__init__(required=False, **kwargs)
+    def __init__(self, convert):
+        self.convert = convert
+        super().__init__(required=False)
 
     def to_python(self, values):
         if len(values) > 1:
@@ -71,56 +72,45 @@ class _Param(forms.Field):
         raw = values[0].strip() if values else ""
         return self.convert(raw) if raw else None
 
-    def convert(self, raw):
+
+def _date(raw):
+    try:
+        if not DATE_RE.fullmatch(raw):
+            raise ValueError
+        value = date.fromisoformat(raw)
+    except ValueError:
+        raise ValidationError(f"{raw[:40]!r} is not a date in YYYY-MM-DD form") from None
+    if not MIN_DATE <= value <= MAX_DATE:
+        raise ValidationError(f"must be between {MIN_DATE.isoformat()} and {MAX_DATE.isoformat()}")
+    return value
+
+
+def _one_of(choices):
+    def convert(raw):
+        if raw not in choices:
+            raise ValidationError(f"must be one of {', '.join(choices)}, not {raw[:40]!r}")
         return raw
 
-
-class DateParam(_Param):
-    def convert(self, raw):
-        try:
-            if not DATE_RE.fullmatch(raw):
-                raise ValueError
-            value = date.fromisoformat(raw)
-        except ValueError:
-            raise ValidationError(f"{raw[:40]!r} is not a date in YYYY-MM-DD form") from None
-        if not MIN_DATE <= value <= MAX_DATE:
-            raise ValidationError(
-                f"must be between {MIN_DATE.isoformat()} and {MAX_DATE.isoformat()}"
-            )
-        return value
+    return convert
 
 
-class ChoiceParam(_Param):
-    def __init__(self, choices, **kwargs):
-        self.choices = choices
-        super().__init__(**kwargs)
-
-    def convert(self, raw):
-        if raw not in self.choices:
-            raise ValidationError(f"must be one of {', '.join(self.choices)}, not {raw[:40]!r}")
-        return raw
-
-
-class WholeParam(_Param):
-    def __init__(self, maximum, **kwargs):
-        self.maximum = maximum
-        super().__init__(**kwargs)
-
-    def convert(self, raw):
-        if not WHOLE_RE.fullmatch(raw) or not 1 <= int(raw) <= self.maximum:
-            raise ValidationError(f"must be a whole number from 1 to {self.maximum}")
+def _whole(maximum):
+    def convert(raw):
+        if not WHOLE_RE.fullmatch(raw) or not 1 <= int(raw) <= maximum:
+            raise ValidationError(f"must be a whole number from 1 to {maximum}")
         return int(raw)
 
+    return convert
 
-class PercentParam(_Param):
-    def convert(self, raw):
-        try:
-            value = float(raw[:40])
-        except ValueError:
-            value = -1
-        if not 0 < value <= 1000:  # NaN fails this too
-            raise ValidationError("must be a percentage above 0 and at most 1000")
-        return value / 100
+
+def _percent(raw):
+    try:
+        value = float(raw[:40])
+    except ValueError:
+        value = -1
+    if not 0 < value <= 1000:  # NaN fails this too
+        raise ValidationError("must be a percentage above 0 and at most 1000")
+    return value / 100
 
 
 def _file_type(raw):
@@ -136,23 +126,13 @@ def _asc_id(raw):
     return raw
 
 
-class FileTypeParam(_Param):
-    convert = staticmethod(_file_type)
-
-
-class ListParam(forms.Field):
+class ListParam(Param):
     """A parameter that may repeat: distinct values in order, empty ones left out."""
-
-    widget = _Values
-
-    def __init__(self, item, **kwargs):
-        self.item = item
-        super().__init__(required=False, **kwargs)
 
     def to_python(self, values):
         result = []
         for raw in values:
-            value = self.item(raw.strip()) if raw.strip() else None
+            value = self.convert(raw.strip()) if raw.strip() else None
             if value is not None and value not in result:
                 result.append(value)
         if len(result) > MAX_IDS:
@@ -164,16 +144,16 @@ class FilterForm(forms.Form):
     """The parameters of every page and endpoint. With `workflow`, the view is that
     workflow's own: product and workflow parameters are not read."""
 
-    start = DateParam()
-    end = DateParam()
-    granularity = ChoiceParam(GRANULARITIES)
+    start = Param(_date)
+    end = Param(_date)
+    granularity = Param(_one_of(GRANULARITIES))
     product = ListParam(_asc_id)
     workflow = ListParam(_asc_id)
     file_type = ListParam(_file_type)
-    trend_type = FileTypeParam()
-    page = WholeParam(MAX_PAGE)
-    threshold = PercentParam()
-    window = WholeParam(MAX_WINDOW)
+    trend_type = Param(_file_type)
+    page = Param(_whole(MAX_PAGE))
+    threshold = Param(_percent)
+    window = Param(_whole(MAX_WINDOW))
 
     def __init__(self, data=None, *, workflow=None, today=None):
         super().__init__(QueryDict() if data is None else data)

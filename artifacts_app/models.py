@@ -323,7 +323,7 @@ class SyncLock(models.Model):
 class ArtifactDailyTotal(models.Model):
     """Artifacts per UTC day, product, workflow and file type: what /api/v1/stats adds up.
 
-    A rollup of `CiArtifact` kept by `artifacts_app.stats.refresh_rollup()`, so a year of
+    A rollup of `CiArtifact` kept by `artifacts_app.rollup.refresh_rollup()`, so a year of
     daily figures sums a few thousand rows instead of grouping a million. `week` (its Monday)
     and `month` (its first day) are stored so no date function runs at query time.
     """
@@ -358,7 +358,7 @@ class ArtifactDailyTypeTotal(models.Model):
     """`ArtifactDailyTotal` summed over products and workflows: per UTC day and file type.
 
     What the unfiltered dashboard and /api/v1/stats read: a year is under two thousand rows.
-    Kept by `artifacts_app.stats.refresh_rollup()` together with `ArtifactDailyTotal`.
+    Kept by `artifacts_app.rollup.refresh_rollup()` together with `ArtifactDailyTotal`.
     """
 
     day = models.DateField()

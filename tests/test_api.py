@@ -215,6 +215,12 @@ class BadParameterTests(LoggedInTestCase):
         self.assertEqual(response.status_code, 400, params)
         self.assertIn(parameter, response.json()["error"])
 
+    def assertRejectedByEveryEndpoint(self, cases):
+        for url in (reverse("api-stats"), reverse("api-artifacts"), reverse("export-csv")):
+            for params, parameter in cases:
+                with self.subTest(url=url, params=params):
+                    self.assertRejects(url, params, parameter)
+
     def test_each_unusable_parameter_is_named_in_a_400(self):
         cases = [
             ({"start": "2026-13-01"}, "start"),
@@ -230,10 +236,7 @@ class BadParameterTests(LoggedInTestCase):
             ({"file_type": "archive"}, "file_type"),
             ({"file_type": "ARCHIVE;DROP"}, "file_type"),
         ]
-        for url in (reverse("api-stats"), reverse("api-artifacts"), reverse("export-csv")):
-            for params, parameter in cases:
-                with self.subTest(url=url, params=params):
-                    self.assertRejects(url, params, parameter)
+        self.assertRejectedByEveryEndpoint(cases)
 
     def test_dates_at_the_edges_of_the_calendar_are_a_400_not_an_error_page(self):
         cases = [
@@ -262,10 +265,7 @@ class BadParameterTests(LoggedInTestCase):
             ({"window": "٣"}, "window"),
             ({"threshold": "1e309"}, "threshold"),
         ]
-        for url in (reverse("api-stats"), reverse("api-artifacts"), reverse("export-csv")):
-            for params, parameter in cases:
-                with self.subTest(url=url, params=params):
-                    self.assertRejects(url, params, parameter)
+        self.assertRejectedByEveryEndpoint(cases)
         response = self.client.get(reverse("dashboard"), {"window": "¹"})
         self.assertContains(response, "window: must be a whole number", status_code=400)
 
