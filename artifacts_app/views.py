@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from . import stats
+from . import runs, stats
 from .archive import archive_storage, archive_summary, download_name
 from .forms import GRANULARITIES, PRESET_DAYS, FilterForm, today_utc
 from .health import sync_health
@@ -42,7 +42,7 @@ def dashboard(request):
     f, error = _scope_or_default(FilterForm(request.GET))
     kpis = stats.kpis(f)
     share = stats.share_by_type(f)
-    trend = stats.trend_and_regressions(f)
+    trend = runs.trend_and_regressions(f)
     context = {
         "filters": f,
         "error": error,
@@ -52,7 +52,7 @@ def dashboard(request):
         "share": share,
         "trend": trend,
         "largest": stats.largest_artifacts(f),
-        "runs": stats.latest_runs(f),
+        "runs": runs.latest_runs(f),
         "archive": archive_summary(
             artifacts=stats.scoped_artifacts(f) if f.narrowed else None,
             total_artifacts=kpis["artifacts"],
@@ -74,7 +74,7 @@ def dashboard(request):
 def workflow_detail(request, asc_id):
     workflow = get_object_or_404(CiWorkflow.objects.select_related("product"), asc_id=asc_id)
     f, error = _scope_or_default(FilterForm(request.GET, workflow=workflow))
-    trend = stats.trend_and_regressions(f)
+    trend = runs.trend_and_regressions(f)
     share = stats.share_by_type(f)
     context = {
         "workflow": workflow,
@@ -83,7 +83,7 @@ def workflow_detail(request, asc_id):
         "kpis": stats.kpis(f),
         "share": share,
         "trend": trend,
-        "runs": stats.latest_runs(f, limit=50),
+        "runs": runs.latest_runs(f, limit=50),
         "chart_data": {"granularity": f.granularity, "trend": trend, "share": share},
         **_queries(f),
     }
@@ -96,12 +96,12 @@ def run_detail(request, asc_id):
     actions = run.actions.order_by("name", "id").prefetch_related(
         Prefetch("artifacts", queryset=CiArtifact.objects.select_related("archive"))
     )
-    previous = stats.previous_run(run)
-    by_type = stats.run_totals_by_type(run)
+    previous = runs.previous_run(run)
+    by_type = runs.run_totals_by_type(run)
     total = sum(row["bytes"] for row in by_type)  # a few file types, already aggregated
     previous_total = None
     if previous is not None:
-        previous_total = sum(row["bytes"] for row in stats.run_totals_by_type(previous))
+        previous_total = sum(row["bytes"] for row in runs.run_totals_by_type(previous))
     context = {
         "run": run,
         "actions": actions,

@@ -1,0 +1,113 @@
+from datetime import UTC, datetime, timedelta
+
+from django.test import SimpleTestCase, TestCase
+
+from artifacts_app.runs import find_regressions, latest_runs, trend_and_regressions
+from tests.factories import make_workflow
+from tests.test_stats import MiB, filters, run_with
+
+
+class TrendAndRegressionTests(TestCase):
+    def setUp(self):
+        self.workflow = make_workflow(name="Release")
+        self.start = datetime(2026, 11, 2, 9, tzinfo=UTC)
+
+    def runs(self, sizes, workflow=None):
+        return [
+            run_with(workflow or self.workflow, 100 + i, self.start + timedelta(hours=i), ARCHIVE=s)
+            for i, s in enumerate(sizes)
+        ]
+
+    def test_trend_gives_median_and_largest_per_period(self):
+        self.runs([100 * MiB, 300 * MiB, 200 * MiB])
+        trend = trend_and_regressions(filters(start="2026-11-02", end="2026-11-03"))
+        self.assertEqual(trend["periods"], ["2026-11-02", "2026-11-03"])
+        (line,) = trend["workflows"]
+        self.assertEqual(line["name"], "Release")
+        self.assertEqual(line["median"], [200 * MiB, None])
+        self.assertEqual(line["max"], [300 * MiB, None])
+
+    def test_a_run_above_the_median_of_the_previous_runs_by_the_threshold_is_a_regression(self):
+        runs = self.runs([100, 104, 96, 100, 102, 120, 110])
+        trend = trend_and_regressions(
+            filters(start="2026-11-02", end="2026-11-02", threshold="10", window="5")
+        )
+        self.assertEqual([r["number"] for r in trend["regressions"]], [runs[5].number])
+        regression = trend["regressions"][0]
+        self.assertEqual(regression["baseline"], 100)
+        self.assertAlmostEqual(regression["growth"], 0.20)
+        self.assertEqual(regression["build_run"], runs[5].asc_id)
+
+    def test_the_threshold_is_configurable(self):
+        self.runs([100, 104, 96, 100, 102, 120, 110])
+        trend = trend_and_regressions(
+            filters(start="2026-11-02", end="2026-11-02", threshold="25", window="5")
+        )
+        self.assertEqual(trend["regressions"], [])
+
+    def test_runs_of_another_workflow_are_not_the_baseline(self):
+        other = make_workflow(product=self.workflow.product, name="CI")
+        self.runs([10, 10, 10, 10, 10], workflow=other)
+        run_with(self.workflow, 900, self.start + timedelta(hours=6), ARCHIVE=500)
+        trend = trend_and_regressions(filters(start="2026-11-02", end="2026-11-02"))
+        self.assertEqual(trend["regressions"], [])
+
+    def test_the_baseline_reaches_back_before_the_range(self):
+        self.runs([100, 100, 100, 100, 100])
+        late = run_with(self.workflow, 999, datetime(2026, 11, 20, tzinfo=UTC), ARCHIVE=150)
+        trend = trend_and_regressions(filters(start="2026-11-10", end="2026-11-30"))
+        self.assertEqual([r["build_run"] for r in trend["regressions"]], [late.asc_id])
+
+
+class LatestRunsTests(TestCase):
+    def test_each_run_is_compared_with_the_previous_run_of_its_workflow(self):
+        release = make_workflow(name="Release")
+        ci = make_workflow(product=release.product, name="CI")
+        day = datetime(2026, 11, 2, tzinfo=UTC)
+        run_with(release, 1, day, ARCHIVE=100, LOG_BUNDLE=1)
+        run_with(ci, 2, day + timedelta(hours=1), ARCHIVE=5000)
+        newest = run_with(release, 3, day + timedelta(hours=2), ARCHIVE=130, LOG_BUNDLE=1)
+        rows = latest_runs(filters(start="2026-11-01", end="2026-11-30"))
+        self.assertEqual([row["run"].number for row in rows], [3, 2, 1])
+        self.assertEqual(rows[0]["run"], newest)
+        self.assertEqual((rows[0]["bytes"], rows[0]["previous_bytes"]), (131, 101))
+        self.assertEqual(rows[0]["delta"], 30)
+        self.assertIsNone(rows[1]["delta"])  # the first CI run has nothing to compare with
+        self.assertIsNone(rows[2]["delta"])
+
+    def test_a_run_still_running_shows_no_change_yet(self):
+        release = make_workflow()
+        day = datetime(2026, 11, 2, tzinfo=UTC)
+        run_with(release, 1, day, ARCHIVE=100)
+        running = run_with(release, 2, day + timedelta(hours=1))
+        running.execution_progress, running.completion_status = "RUNNING", ""
+        running.save()
+        rows = latest_runs(filters(start="2026-11-01", end="2026-11-30"))
+        self.assertEqual((rows[0]["finished"], rows[0]["delta"]), (False, None))
+
+    def test_the_file_type_filter_narrows_the_sizes_compared(self):
+        release = make_workflow()
+        day = datetime(2026, 11, 2, tzinfo=UTC)
+        run_with(release, 1, day, ARCHIVE=100, LOG_BUNDLE=50)
+        run_with(release, 2, day + timedelta(hours=1), ARCHIVE=100, LOG_BUNDLE=80)
+        rows = latest_runs(filters(start="2026-11-01", end="2026-11-30", file_type="LOG_BUNDLE"))
+        self.assertEqual(rows[0]["delta"], 30)
+
+
+class RegressionRuleTests(SimpleTestCase):
+    def test_a_size_above_the_median_of_the_window_before_it_by_the_threshold_is_flagged(self):
+        sizes = [100, 104, 96, 100, 102, 120, 110]
+        self.assertEqual(find_regressions(sizes, window=5, threshold=0.10), {5: 100})
+
+    def test_growth_at_the_threshold_is_not_a_regression(self):
+        self.assertEqual(find_regressions([100, 100, 110], window=2, threshold=0.10), {})
+
+    def test_runs_without_a_full_window_before_them_are_never_flagged(self):
+        self.assertEqual(find_regressions([1, 1000, 5000], window=3, threshold=0.10), {})
+
+    def test_a_zero_baseline_flags_nothing(self):
+        self.assertEqual(find_regressions([0, 0, 0, 50], window=3, threshold=0.10), {})
+
+    def test_the_window_slides_with_each_run(self):
+        sizes = [100, 100, 200, 200, 200, 200]
+        self.assertEqual(find_regressions(sizes, window=2, threshold=0.10), {2: 100, 3: 150})
