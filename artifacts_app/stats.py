@@ -17,7 +17,7 @@ Each function takes a `Scope` and returns plain dicts or lists, ready for `JsonR
 
 from datetime import UTC, date, timedelta
 
-from django.db.models import Count, Exists, F, OuterRef, Subquery, Sum, Value
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Trunc
 
 from .models import (
@@ -56,9 +56,14 @@ def _rolled(f: Scope, dated: bool):
 
 
 def _pending(f: Scope, dated: bool):
-    """Artifacts above the rollup's watermark: added since the sync last refreshed it."""
+    """Artifacts above the rollup's watermark, stored since the sync last refreshed it; None
+    when there are none, as once a pass has finished (one index lookup tells)."""
     watermark = ArtifactRollupState.objects.filter(pk=1).values("last_artifact_id")
-    qs = CiArtifact.objects.filter(id__gt=Coalesce(Subquery(watermark), Value(0)))
+    above = CiArtifact.objects.filter(id__gt=Coalesce(Subquery(watermark), Value(0)))
+    first = above.order_by("id").values_list("id", flat=True).first()
+    if first is None:
+        return None
+    qs = CiArtifact.objects.filter(id__gte=first)
     if dated:
         qs = qs.filter(run_created_date__gte=f.start_datetime, run_created_date__lt=f.end_datetime)
     return _of_types(in_scope(qs, f), f)
@@ -68,21 +73,26 @@ def _of_types(qs, f: Scope):
     return qs.filter(file_type__in=f.file_types) if f.file_types else qs
 
 
-def _sums(f: Scope, per_period: bool = False, dated: bool = True) -> dict[tuple, dict]:
-    """Count and bytes per file type (and period, as a date), the rollup and the artifacts
-    above its watermark added together: two queries whatever the size."""
-    rolled, pending = _rolled(f, dated), _pending(f, dated)
+ROLLED_SUMS = {"n": Coalesce(Sum("count"), 0), "size": Coalesce(Sum("bytes"), 0)}
+PENDING_SUMS = {"n": Count("id"), "size": Coalesce(Sum("file_size"), 0)}
+
+
+def _sums(f: Scope, per_period: bool = False) -> dict[tuple, dict]:
+    """Count and bytes per file type (and period, as a date) in the range: the rollup and
+    the artifacts above its watermark added together."""
+    rolled, pending = _rolled(f, dated=True), _pending(f, dated=True)
+    period = {}
     if per_period:
         rolled = rolled.values("file_type", period=F(f.granularity))
-        bucket = Trunc("run_created_date", f.granularity, tzinfo=UTC)
-        pending = pending.values("file_type", period=bucket)
+        period["period"] = Trunc("run_created_date", f.granularity, tzinfo=UTC)
     else:
-        rolled, pending = rolled.values("file_type"), pending.values("file_type")
+        rolled = rolled.values("file_type")
+    queries = [rolled.annotate(**ROLLED_SUMS).order_by()]
+    if pending is not None:
+        pending = pending.values("file_type", **period)
+        queries.append(pending.annotate(**PENDING_SUMS).order_by())
     result: dict[tuple, dict] = {}
-    for rows in (
-        rolled.annotate(n=Sum("count"), size=Sum("bytes")).order_by(),
-        pending.annotate(n=Count("id"), size=Coalesce(Sum("file_size"), 0)).order_by(),
-    ):
+    for rows in queries:
         for row in rows:
             key = (utc_date(row["period"]), row["file_type"]) if per_period else row["file_type"]
             sums = result.setdefault(key, {"count": 0, "bytes": 0})
@@ -93,10 +103,34 @@ def _sums(f: Scope, per_period: bool = False, dated: bool = True) -> dict[tuple,
 
 def totals(f: Scope, dated: bool = True) -> dict:
     """Artifact count and bytes in the range (or of all time when `dated` is false)."""
-    by_type = _sums(f, dated=dated).values()  # a handful of file types
+    return _totals(f, {"total": f if dated else None})["total"]
+
+
+def _totals(f: Scope, ranges: dict) -> dict[str, dict]:
+    """Count and bytes of each named range of `ranges` (None: all time) within `f`'s other
+    filters, the rollup and the artifacts above its watermark added together."""
+    rolled_sums, pending_sums = {}, {}
+    for name, r in ranges.items():
+        day = Q(day__gte=r.start, day__lte=r.end) if r else None
+        rolled_sums[f"{name}_n"] = Coalesce(Sum("count", filter=day), 0)
+        rolled_sums[f"{name}_b"] = Coalesce(Sum("bytes", filter=day), 0)
+        when = (
+            Q(run_created_date__gte=r.start_datetime, run_created_date__lt=r.end_datetime)
+            if r
+            else None
+        )
+        pending_sums[f"{name}_n"] = Count("id", filter=when)
+        pending_sums[f"{name}_b"] = Coalesce(Sum("file_size", filter=when), 0)
+    parts = [_rolled(f, dated=False).aggregate(**rolled_sums)]
+    pending = _pending(f, dated=False)
+    if pending is not None:
+        parts.append(pending.aggregate(**pending_sums))
     return {
-        "count": sum(row["count"] for row in by_type),
-        "bytes": sum(row["bytes"] for row in by_type),
+        name: {
+            "count": sum(part[f"{name}_n"] for part in parts),
+            "bytes": sum(part[f"{name}_b"] for part in parts),
+        }
+        for name in ranges
     }
 
 
@@ -137,9 +171,8 @@ def share_by_type(f: Scope) -> list[dict]:
 def kpis(f: Scope) -> dict:
     """The dashboard's cards: all-time totals, the range, and the change against the range
     of equal length just before it (same product, workflow and type filters)."""
-    all_time = totals(f, dated=False)
-    current = totals(f)
-    previous = totals(f.previous())
+    figures = _totals(f, {"all_time": None, "current": f, "previous": f.previous()})
+    all_time, current, previous = figures["all_time"], figures["current"], figures["previous"]
     change = current["bytes"] - previous["bytes"]
     return {
         "artifacts": all_time["count"],
