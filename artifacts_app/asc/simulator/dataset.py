@@ -397,9 +397,13 @@ class Dataset:
             )
         return artifacts
 
+    def stage(self, moment: float) -> float:
+        """Where `moment` falls in the simulated history: 0 at its start, 1 at the first `now`."""
+        return (moment - self._start) / self._span
+
     def _growth(self, product: SimProduct, created: float) -> float:
         """Sizes grow steadily, with two step regressions at product-specific moments."""
-        fraction = (created - self._start) / self._span
+        fraction = self.stage(created)
         factor = 1 + 0.5 * fraction
         if fraction >= 0.35 + 0.05 * product.index:
             factor *= 1.25
