@@ -10,7 +10,7 @@ import pytest
 
 from artifacts_app.archive import Selection, archive_artifacts, storage_name, verify_archive
 from artifacts_app.archive import download as download_module
-from artifacts_app.asc.simulator import expected_sha256
+from artifacts_app.asc.simulator import served_sha256
 from artifacts_app.models import ArchivedArtifact
 from tests.simulator_fixtures import SIM_ISSUER_ID, SIM_KEY_ID, start_simulator
 
@@ -47,7 +47,7 @@ class ArchiveTests:
         assert report.ok and report.archived == len(sims)
         for sim in sims:
             record = ArchivedArtifact.objects.get(artifact__asc_id=sim.id)
-            expected = expected_sha256(sim.id, sim.file_size)
+            expected = served_sha256(simulator.dataset, sim)
             assert record.status == Status.ARCHIVED
             assert (record.size, record.sha256) == (sim.file_size, expected)
             assert sha256_of(archive_root / record.path) == expected
@@ -132,7 +132,7 @@ class ArchiveTests:
 
         assert second.archived == 1
         record = ArchivedArtifact.objects.get()
-        assert record.sha256 == expected_sha256(sim.id, sim.file_size)
+        assert record.sha256 == served_sha256(simulator.dataset, sim)
 
     def test_an_expired_download_url_is_refreshed(self, simulator, asc_client, archive_root):
         (sim,) = finished_artifacts(simulator, 1)
@@ -392,10 +392,11 @@ class SyncThenArchiveTests:
         report = archive(asc_client, file_types=("LOG_BUNDLE",))
 
         assert report.ok and report.archived == logs.count()
-        sizes = {sim.id: sim.file_size for sim in simulator.dataset.artifacts.values()}
         for record in ArchivedArtifact.objects.select_related("artifact"):
             asc_id = record.artifact.asc_id
-            assert sha256_of(archive_root / record.path) == expected_sha256(asc_id, sizes[asc_id])
+            assert sha256_of(archive_root / record.path) == served_sha256(
+                simulator.dataset, simulator.dataset.artifacts[asc_id]
+            )
         summary = archive_summary()
         assert summary["archived_count"] == logs.count()
         assert summary["not_archived_count"] == CiArtifact.objects.count() - logs.count()
@@ -445,7 +446,7 @@ class HostileIdTests:
         assert report.archived == 1
         assert seen and all(path.is_relative_to(archive_root / ".incoming") for path in seen)
         (stored,) = files_under(archive_root)
-        assert sha256_of(stored) == expected_sha256(sim.id, sim.file_size)
+        assert sha256_of(stored) == served_sha256(simulator.dataset, sim)
 
 
 class ArchivedDownloadTests:
@@ -463,7 +464,7 @@ class ArchivedDownloadTests:
 
         assert response.status_code == 200
         body = b"".join(response.streaming_content)
-        assert hashlib.sha256(body).hexdigest() == expected_sha256(sim.id, sim.file_size)
+        assert hashlib.sha256(body).hexdigest() == served_sha256(simulator.dataset, sim)
         assert "attachment" in response["Content-Disposition"]
         assert sim.file_name.rsplit("/", 1)[-1] in unquote(response["Content-Disposition"])
         run_page = client.get(f"/runs/{row.build_run.asc_id}/").content.decode()

@@ -9,7 +9,7 @@ from django.utils import timezone
 from artifacts_app import locks
 from artifacts_app.archive import Selection, archive_artifacts, service
 from artifacts_app.asc.errors import NotFoundError
-from artifacts_app.asc.simulator import expected_sha256
+from artifacts_app.asc.simulator import served_sha256
 from artifacts_app.models import ArchivedArtifact, SyncLock
 from tests.simulator_fixtures import start_simulator
 
@@ -117,7 +117,7 @@ class ArchiveLeaseTests:
 
         record = ArchivedArtifact.objects.get(artifact=row)
         assert record.status == Status.ARCHIVED
-        assert record.sha256 == expected_sha256(sim.id, sim.file_size)
+        assert record.sha256 == served_sha256(simulator.dataset, sim)
         assert report.lost == 0 and not report.problems
         assert "another archive run took over" in report.fatal
 

@@ -31,7 +31,7 @@ from artifacts_app.asc.resources import (
     index_included,
     product_from_json,
 )
-from artifacts_app.asc.simulator import expected_sha256
+from artifacts_app.asc.simulator import served_sha256
 from tests.apple_spec import example
 from tests.simulator_fixtures import SIM_ISSUER_ID, SIM_KEY_ID, make_key_pair, start_simulator
 
@@ -420,7 +420,7 @@ class DownloadTests:
             digest.update(chunk)
             size += len(chunk)
         assert size == artifact.file_size
-        assert digest.hexdigest() == expected_sha256(artifact.id, artifact.file_size)
+        assert digest.hexdigest() == served_sha256(simulator.dataset, artifact)
         assert "Authorization" not in response.request.headers
         assert not simulator.stats.download_authorization_seen
 

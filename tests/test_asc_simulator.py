@@ -11,7 +11,7 @@ import jwt
 import pytest
 import requests
 
-from artifacts_app.asc.simulator import Dataset, content_chunks, expected_sha256, run_in_thread
+from artifacts_app.asc.simulator import Dataset, content_chunks, run_in_thread, served_sha256
 from artifacts_app.asc.simulator.downloads import BLOCK_SIZE, PatternBody
 from tests.apple_spec import validate
 from tests.simulator_fixtures import SIM_ISSUER_ID, SIM_KEY_ID, make_key_pair
@@ -387,7 +387,7 @@ class DownloadTests:
         assert url.startswith(simulator.base_url + "/download/")
         body = requests.get(url, timeout=5).content
         assert len(body) == artifact.file_size
-        assert hashlib.sha256(body).hexdigest() == expected_sha256(artifact.id, artifact.file_size)
+        assert hashlib.sha256(body).hexdigest() == served_sha256(simulator.dataset, artifact)
 
     def test_a_body_read_at_any_offset_matches_the_streamed_bytes(self):
         size = 3 * BLOCK_SIZE + 123

@@ -212,12 +212,15 @@ class AscClient:
 
     # --- downloads ----------------------------------------------------------------------
 
-    def open_download(self, url: str) -> requests.Response:
+    def open_download(self, url: str, byte_range: str | None = None) -> requests.Response:
         """Start streaming a pre-signed download. The caller reads and closes the response.
 
         No Authorization header is sent. Connection failures and 5xx are retried; 403 means
         the URL expired (ExpiredDownloadError), 404 that the artifact is gone upstream.
+        `byte_range` (``"bytes=-65536"``) asks for part of the file: the answer is 206 when
+        the host honours it, 200 with the whole file when it does not.
         """
+        headers = {"Range": byte_range} if byte_range else None
         attempt = 0
         host = _host_or_none(url)
         if host is None:
@@ -226,7 +229,9 @@ class AscClient:
             attempt += 1
             self.downloads += 1
             try:
-                response = self.download_session.get(url, stream=True, timeout=self.timeout)
+                response = self.download_session.get(
+                    url, stream=True, timeout=self.timeout, headers=headers
+                )
             except requests.RequestException as exc:
                 # Never the exception's text: requests puts the whole signed URL in it.
                 if not isinstance(exc, _RETRYABLE_EXCEPTIONS):

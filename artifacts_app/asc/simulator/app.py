@@ -6,6 +6,7 @@ import json
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from .auth import bearer_token
@@ -23,6 +24,7 @@ from .errors import (
 )
 from .faults import Faults, close_after, reset_connection
 from .handlers import Api
+from .layouts import download_body
 from .query import parse_request
 from .routes import find_route
 from .stats import Stats
@@ -38,6 +40,7 @@ class SimulatorConfig:
     individual_key: bool = False  # when set, tokens must carry sub "user" and no iss
     budget: int | None = None  # requests per rolling hour; None is unlimited
     download_expiry: float = 600.0  # seconds a downloadUrl stays valid
+    honour_ranges: bool = True  # False: answer 200 with the whole file, as some hosts do
     faults: Faults = field(default_factory=Faults)
     clock: Callable[[], float] = time.time  # for token expiry, budget window and URL expiry
 
@@ -50,7 +53,9 @@ class SimulatorApp:
         self.config = config or SimulatorConfig()
         self.stats = Stats()
         self.budget = HourlyBudget(lambda: self.config.budget, lambda: self.config.clock())
-        self.downloads = Downloads(dataset, self.config, self.stats)
+        self.downloads = Downloads(
+            dataset, self.config, self.stats, body_for=partial(download_body, dataset)
+        )
         self.api = Api(dataset, self.downloads.url)
 
     def __call__(

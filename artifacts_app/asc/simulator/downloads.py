@@ -1,9 +1,9 @@
 """Signed download URLs and the storage host that serves them.
 
 What a download returns is an ``ArtifactBody``: a size and ``read(offset, length)``. The
-default body is the deterministic pattern of ``content_chunks``; a generated file (a
-real zip for ARCHIVE or ARCHIVE_EXPORT artifacts, say) plugs in through ``Downloads.body_for``,
-and HTTP Range answers can be cut from the same ``read``.
+default body is the deterministic pattern of ``content_chunks``; the app plugs in generated
+zips for ARCHIVE, ARCHIVE_EXPORT and STAPLED_NOTARIZED_ARCHIVE artifacts (``layouts``) through
+``Downloads.body_for``, and HTTP Range answers (``ranges``) are cut from the same ``read``.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from urllib.parse import parse_qs
 from .dataset import Dataset
 from .errors import REASONS
 from .faults import close_after, reset_connection
+from .ranges import UNSATISFIABLE, requested_range
 from .records import SimArtifact
 from .stats import Stats
 
@@ -144,14 +145,28 @@ class Downloads:
         if fault in FAULT_ANSWERS:
             return self._plain(start_response, *FAULT_ANSWERS[fault])
         body = self.body_for(artifact)
-        start_response(
-            "200 OK",
-            [("Content-Type", "application/zip"), ("Content-Length", str(body.size))],
-        )
-        self.stats.count("by_status", 200)
+        span = requested_range(environ.get("HTTP_RANGE"), body.size)
+        if not self.config.honour_ranges:
+            span = None
+        if span == UNSATISFIABLE:
+            self.stats.count("by_status", 416)
+            start_response(
+                "416 Range Not Satisfiable",
+                [("Content-Range", f"bytes */{body.size}"), ("Content-Length", "0")],
+            )
+            return []
+        start, end = span or (0, body.size)
+        headers = [("Content-Type", "application/zip"), ("Content-Length", str(end - start))]
+        if self.config.honour_ranges:
+            headers.append(("Accept-Ranges", "bytes"))
+        if span:
+            headers.append(("Content-Range", f"bytes {start}-{end - 1}/{body.size}"))
+        start_response("206 Partial Content" if span else "200 OK", headers)
+        self.stats.count("by_status", 206 if span else 200)
         if fault == "cut":
             close_after(environ)
-        return self._stream(body, body.size // 2 if fault == "cut" else body.size)
+            end = start + (end - start) // 2
+        return self._stream(body, start, end)
 
     def _refusal(self, environ: dict[str, Any], artifact_id: str) -> tuple[int, str] | None:
         query = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
@@ -165,11 +180,10 @@ class Downloads:
             return 403, "Request has expired"
         return None
 
-    def _stream(self, body: ArtifactBody, limit: int) -> Iterator[bytes]:
-        """``limit`` bytes of ``body`` (all of it, unless a cut was asked for)."""
-        offset = 0
-        while offset < limit:
-            chunk = body.read(offset, min(BLOCK_SIZE, limit - offset))
+    def _stream(self, body: ArtifactBody, offset: int, end: int) -> Iterator[bytes]:
+        """Bytes ``offset`` to ``end`` of ``body`` (a range, or half of it for a cut)."""
+        while offset < end:
+            chunk = body.read(offset, min(BLOCK_SIZE, end - offset))
             if not chunk:
                 break
             offset += len(chunk)

@@ -9,10 +9,13 @@ Report. Everything derives from the artifact: the same artifact is the same file
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from functools import lru_cache
 
-from .dataset import Dataset, SimArtifact
+from .dataset import Dataset
+from .downloads import ArtifactBody, pattern_body
+from .records import SimArtifact
 from .zips import Body, Entry, build_zip
 
 ZIP_TYPES = ("ARCHIVE", "ARCHIVE_EXPORT", "STAPLED_NOTARIZED_ARCHIVE")
@@ -171,3 +174,18 @@ def _plist(name: str, key: str) -> bytes:
         f"<key>{key}</key><string>{name}</string>"
         "<key>CFBundleVersion</key><string>1</string></dict></plist>\n"
     ).encode()
+
+
+def download_body(dataset: Dataset, artifact: SimArtifact) -> ArtifactBody:
+    """What the artifact's download serves: its zip, or (other types, or too small to hold a
+    zip) the downloads' usual pattern."""
+    return artifact_body(dataset, artifact) or pattern_body(artifact)
+
+
+def served_sha256(dataset: Dataset, artifact: SimArtifact) -> str:
+    """The SHA-256 hex digest of what the simulator serves for `artifact`."""
+    body = download_body(dataset, artifact)
+    digest = hashlib.sha256()
+    for offset in range(0, body.size, 1024 * 1024):
+        digest.update(body.read(offset, 1024 * 1024))
+    return digest.hexdigest()
