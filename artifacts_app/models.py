@@ -455,3 +455,6 @@ class ArchivedArtifact(models.Model):
 
     def __str__(self):
         return f"{self.artifact_id} {self.status}"
+
+
+from .contents.models import ArtifactComponent, ArtifactContents  # noqa: E402, F401

@@ -1,0 +1,250 @@
+"""Inspect zip artifacts: read each one's listing, sum it per component, store the result.
+
+The archived copy is read when there is one (no network at all). Otherwise one API call
+fetches a fresh download URL and range requests read the zip's tail and central directory
+(`remote.RemoteZip`). A failure on one artifact is recorded and the others go on; only an
+unusable key, a rate limit or the budget reserve stops the pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from ..archive import Selection, archive_storage
+from ..archive.paths import printable
+from ..asc.client import AscClient
+from ..asc.errors import AscError, ExpiredDownloadError, NotFoundError, ServerError, TransportError
+from ..models import ArchivedArtifact, CiArtifact, FileType
+from ..units import format_bytes
+from .components import summarise
+from .files import RangesRefused
+from .listing import Listing, NotAZip, read_listing
+from .models import ArtifactComponent, ArtifactContents
+from .remote import RemoteZip, Unreadable
+
+ZIP_TYPES = (FileType.ARCHIVE, FileType.ARCHIVE_EXPORT, FileType.STAPLED_NOTARIZED_ARCHIVE)
+MAX_ATTEMPTS = 3  # a failing artifact is tried by this many passes, then left alone
+Status = ArtifactContents.Status
+Source = ArtifactContents.Source
+
+
+@dataclass
+class InspectReport:
+    inspected: int = 0
+    not_zip: int = 0
+    gone: int = 0
+    failed: int = 0
+    bytes_fetched: int = 0
+    bytes_listed: int = 0  # file sizes of the artifacts read over the network
+    url_refreshes: int = 0
+    problems: list[str] = field(default_factory=list)
+    stopped: str = ""  # why the pass ended early (budget, rate limit, key), if it did
+    budget_reached: bool = False  # stopped on purpose: the next pass continues
+
+    def summary(self) -> str:
+        line = (
+            f"inspected {self.inspected}, not a zip {self.not_zip}, gone upstream {self.gone}, "
+            f"failed {self.failed}; fetched {format_bytes(self.bytes_fetched)}"
+        )
+        if self.bytes_listed:
+            share = self.bytes_fetched / self.bytes_listed
+            line += f" ({share:.3%} of {format_bytes(self.bytes_listed)} listed remotely)"
+        if self.url_refreshes:
+            line += f", expired URLs refreshed {self.url_refreshes}"
+        return line + (f"; stopped: {self.stopped}" if self.stopped else "")
+
+
+@dataclass
+class _Outcome:
+    status: str
+    source: str = ""
+    listing: Listing | None = None
+    bytes_fetched: int = 0
+    error: str = ""
+    refreshes: int = 0
+
+
+def pending(selection: Selection):
+    """Zip artifacts of `selection` not inspected yet (failed ones a few times at most)."""
+    done = Q(contents__status__in=[Status.INSPECTED, Status.NOT_ZIP, Status.GONE]) | Q(
+        contents__status=Status.FAILED, contents__attempts__gte=MAX_ATTEMPTS
+    )
+    return (
+        replace(selection, file_types=selection.file_types or ZIP_TYPES)
+        .artifacts()
+        .exclude(done)
+        .select_related("archive")
+        .order_by("-run_created_date", "-pk")
+    )
+
+
+def inspect_artifacts(
+    selection: Selection,
+    *,
+    client: AscClient | None = None,
+    reserve: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> InspectReport:
+    """Inspect what `selection` still needs, newest runs first. Never raises for the expected
+    failures: they end up in `report.problems` and `report.stopped`, one line each."""
+    report = InspectReport()
+    reserve = settings.SYNC_RESERVE_CALLS if reserve is None else max(0, reserve)
+    artifacts = list(pending(selection))
+    storage = archive_storage()
+    for done, artifact in enumerate(artifacts):
+        archived = _archived_path(artifact)
+        if archived is None:
+            if client is None:
+                try:
+                    client = _client()
+                except AscError as exc:
+                    report.stopped = str(exc)
+                    break
+            remaining = client.rate_limit.remaining if client.rate_limit else None
+            if remaining is not None and remaining <= reserve:
+                report.budget_reached = True
+                report.stopped = (
+                    f"the hourly budget reached the reserve of {reserve} calls; "
+                    f"{len(artifacts) - done} artifacts left for the next run"
+                )
+                break
+        try:
+            outcome = _inspect_one(artifact, archived, storage, client)
+        except AscError as exc:  # the key or the rate limit: nothing else would work either
+            report.stopped = str(exc)
+            break
+        record(artifact, outcome)
+        _count(report, artifact, outcome)
+        if progress is not None:
+            progress(done + 1, len(artifacts))
+    return report
+
+
+def _client() -> AscClient:
+    from ..connection import client_from_settings
+
+    return client_from_settings()
+
+
+def _archived_path(artifact: CiArtifact) -> str | None:
+    archive = getattr(artifact, "archive", None)
+    if archive is not None and archive.status == ArchivedArtifact.Status.ARCHIVED:
+        return archive.path
+    return None
+
+
+def _inspect_one(artifact, archived: str | None, storage, client) -> _Outcome:
+    if archived is not None:
+        try:
+            with storage.open(archived, "rb") as handle:
+                return _listed(Source.ARCHIVE, lambda: read_listing(handle))
+        except OSError:
+            if client is None:
+                return _Outcome(Status.FAILED, error="the archived copy cannot be read")
+    return _inspect_remote(artifact, client)
+
+
+def _inspect_remote(artifact, client: AscClient) -> _Outcome:
+    def fresh_url() -> str:
+        url = client.artifact(artifact.asc_id).download_url
+        if not url:
+            raise Unreadable("App Store Connect gave no downloadUrl")
+        return url
+
+    remote = None
+    try:
+        remote = RemoteZip(client, fresh_url, artifact.file_size)
+        file = remote.open()
+        outcome = _listed(Source.RANGES, lambda: read_listing(file))
+        outcome.source = Source.STREAM if remote.streamed else Source.RANGES
+    except NotFoundError:
+        outcome = _Outcome(Status.GONE, error="404: the artifact has expired upstream")
+    except ExpiredDownloadError:
+        outcome = _Outcome(Status.FAILED, error="download URL refused as expired twice")
+    except (Unreadable, TransportError, ServerError) as exc:
+        outcome = _Outcome(Status.FAILED, error=str(exc))
+    except AscError as exc:
+        if exc.status in (401, 429) or exc.status is None:
+            raise
+        outcome = _Outcome(Status.FAILED, error=f"download refused with HTTP {exc.status}")
+    if remote is not None:
+        outcome.bytes_fetched, outcome.refreshes = remote.bytes_fetched, remote.refreshes
+    return outcome
+
+
+def _listed(source: str, read: Callable[[], Listing]) -> _Outcome:
+    try:
+        return _Outcome(Status.INSPECTED, source=source, listing=read())
+    except NotAZip as exc:
+        return _Outcome(Status.NOT_ZIP, source=source, error=str(exc))
+    except RangesRefused:
+        return _Outcome(
+            Status.FAILED,
+            source=Source.STREAM,
+            error="the host refuses range requests and the central directory is over 16 MB",
+        )
+
+
+def record(artifact: CiArtifact, outcome: _Outcome) -> ArtifactContents:
+    """Store one outcome: the totals and components replace any earlier ones."""
+    listing = outcome.listing or Listing()
+    components = summarise(listing.entries)
+    values = {
+        "status": outcome.status,
+        "source": outcome.source,
+        "inspected_at": timezone.now(),
+        "entries": sum(c.entries for c in components),
+        "uncompressed_bytes": sum(c.uncompressed_bytes for c in components),
+        "compressed_bytes": sum(c.compressed_bytes for c in components),
+        "bytes_fetched": outcome.bytes_fetched,
+        "error": outcome.error,
+        "notes": "\n".join(listing.notes),
+        "thinning": listing.thinning,
+    }
+    with transaction.atomic():
+        contents, created = ArtifactContents.objects.get_or_create(
+            artifact=artifact, defaults={**values, "attempts": 1}
+        )
+        if not created:
+            for key, value in values.items():
+                setattr(contents, key, value)
+            contents.attempts += 1
+            contents.save()
+            contents.components.all().delete()
+        ArtifactComponent.objects.bulk_create(
+            ArtifactComponent(
+                contents=contents,
+                name=c.name,
+                kind=c.kind,
+                entries=c.entries,
+                uncompressed_bytes=c.uncompressed_bytes,
+                compressed_bytes=c.compressed_bytes,
+            )
+            for c in components
+        )
+    return contents
+
+
+def _count(report: InspectReport, artifact: CiArtifact, outcome: _Outcome) -> None:
+    report.bytes_fetched += outcome.bytes_fetched
+    report.url_refreshes += outcome.refreshes
+    if outcome.source in (Source.RANGES, Source.STREAM):
+        report.bytes_listed += artifact.file_size or 0
+    label = f"{artifact.file_type} {printable(artifact.file_name, 60)} ({artifact.asc_id})"
+    if outcome.status == Status.INSPECTED:
+        report.inspected += 1
+    elif outcome.status == Status.NOT_ZIP:
+        report.not_zip += 1
+        report.problems.append(f"not a zip: {label}")
+    elif outcome.status == Status.GONE:
+        report.gone += 1
+        report.problems.append(f"gone upstream: {label}")
+    else:
+        report.failed += 1
+        report.problems.append(f"failed: {label}: {outcome.error}")

@@ -1,0 +1,95 @@
+"""`manage.py inspect_artifacts`: read what is inside zip artifacts (thin wiring over contents)."""
+
+from datetime import date
+
+from django.core.management.base import BaseCommand, CommandError
+
+from artifacts_app.archive import Selection
+from artifacts_app.archive.paths import printable
+from artifacts_app.contents.inspect import ZIP_TYPES, inspect_artifacts, pending
+
+
+class Command(BaseCommand):
+    help = (
+        "Read the listing of zip artifacts (the archived copy, or only the zip's central "
+        "directory through HTTP range requests) and store their sizes per component."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--file-type",
+            action="append",
+            default=[],
+            metavar="TYPE",
+            help=f"only this file type (repeatable); default: {', '.join(ZIP_TYPES)}",
+        )
+        parser.add_argument(
+            "--product",
+            action="append",
+            default=[],
+            metavar="ID",
+            help="only this product's App Store Connect id (repeatable)",
+        )
+        parser.add_argument(
+            "--since", metavar="YYYY-MM-DD", help="only runs created on or after this day (UTC)"
+        )
+        parser.add_argument(
+            "--dry-run", action="store_true", help="count what would be inspected and stop"
+        )
+        parser.add_argument(
+            "--reserve",
+            type=int,
+            default=None,
+            metavar="CALLS",
+            help="calls of the hourly budget to leave for other tools "
+            "(default: SYNC_RESERVE_CALLS)",
+        )
+
+    def handle(self, *args, **options):
+        since = None
+        if options["since"]:
+            try:
+                since = date.fromisoformat(options["since"])
+            except ValueError:
+                raise CommandError(
+                    f"--since: not a date: {options['since']!r}; use YYYY-MM-DD"
+                ) from None
+        selection = Selection(
+            file_types=tuple(options["file_type"]),
+            products=tuple(options["product"]),
+            since=since,
+        )
+        if options["dry_run"]:
+            count = pending(selection).count()
+            self.stdout.write(f"dry run: {count} artifacts would be inspected")
+            return
+        bar = _Bar(self.stdout)
+        report = inspect_artifacts(selection, reserve=options["reserve"], progress=bar)
+        bar.close()
+        for line in report.problems:
+            self.stderr.write(printable(line, 300))
+        self.stdout.write(report.summary())
+        if report.stopped and not report.budget_reached:
+            raise CommandError(f"inspection stopped: {printable(report.stopped, 300)}")
+
+
+class _Bar:
+    """A progress bar on a terminal; nothing elsewhere (logs get the summary line)."""
+
+    def __init__(self, stdout):
+        self.stdout = stdout
+        self.tty = hasattr(stdout, "isatty") and stdout.isatty()
+        self.drawn = False
+
+    def __call__(self, done, total):
+        if not self.tty:
+            return
+        width = 30
+        filled = width * done // max(total, 1)
+        self.stdout.write(f"\r[{'#' * filled}{'-' * (width - filled)}] {done}/{total}", ending="")
+        self.stdout.flush()
+        self.drawn = True
+
+    def close(self):
+        if self.drawn:
+            self.stdout.write("")
