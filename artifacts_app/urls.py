@@ -1,6 +1,7 @@
 from django.urls import path, register_converter
 
 from . import views
+from .contents import views as contents_views
 
 
 class AscIdConverter:
@@ -25,6 +26,16 @@ urlpatterns = [
     path("artifacts/<asc_id:asc_id>/download", views.archived_file, name="archived-file"),
     path("api/v1/stats", views.api_stats, name="api-stats"),
     path("api/v1/artifacts", views.api_artifacts, name="api-artifacts"),
+    path(
+        "api/v1/artifacts/<str:asc_id>/contents",
+        contents_views.api_contents,
+        name="api-artifact-contents",
+    ),
+    path(
+        "api/v1/runs/<str:asc_id>/contents-diff",
+        contents_views.api_contents_diff,
+        name="api-run-contents-diff",
+    ),
     path("export.csv", views.export_csv, name="export-csv"),
     path("healthz", views.healthz, name="healthz"),
 ]

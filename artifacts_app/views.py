@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET
 
 from . import runs, stats
 from .archive import archive_storage, archive_summary, download_name
+from .contents import views as contents_views
 from .forms import GRANULARITIES, PRESET_DAYS, FilterForm, today_utc
 from .health import sync_health
 from .models import ArchivedArtifact, CiArtifact, CiBuildRun, CiProduct, CiWorkflow, FileType
@@ -86,6 +87,7 @@ def workflow_detail(request, asc_id):
         "runs": runs.latest_runs(f, limit=50),
         "chart_data": {"granularity": f.granularity, "trend": trend, "share": share},
         **_queries(f),
+        **contents_views.workflow_context(workflow),
     }
     return render(request, "artifacts/workflow.html", context, status=400 if error else 200)
 
@@ -109,6 +111,7 @@ def run_detail(request, asc_id):
         "total": total,
         "previous": previous,
         "delta": total - previous_total if previous_total is not None else None,
+        **contents_views.run_context(run, request.GET),
     }
     return render(request, "artifacts/run.html", context)
 
