@@ -18,8 +18,8 @@ class ArtifactContents(models.Model):
 
     class Source(models.TextChoices):
         RANGES = "ranges", "HTTP range requests"
-        STREAM = "stream", "Streamed (ranges refused)"
-        ARCHIVE = "archive", "Archived copy"
+        STREAM = "stream", "a streamed download (the host refused ranges)"
+        ARCHIVE = "archive", "the archived copy"
 
     artifact = models.OneToOneField(
         "artifacts_app.CiArtifact", on_delete=models.CASCADE, related_name="contents"

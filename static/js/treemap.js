@@ -37,7 +37,8 @@
           color: "#ffffff",
           overflow: "hidden",
           formatter: function (context) {
-            return [context.raw.g, charts.formatBytes(context.raw.v)];
+            var name = String(context.raw.g || "").split("/").pop();
+            return [name, charts.formatBytes(context.raw.v)];
           }
         }
       }]
