@@ -25,7 +25,9 @@ def inspect_locally(dataset, file_type="ARCHIVE"):
 
 
 def test_the_run_page_draws_the_treemap_and_the_workflow_page_the_components(
-    page, live_server, synced_account
+    page,  # noqa: F811
+    live_server,
+    synced_account,  # noqa: F811
 ):
     inspect_locally(synced_account)
     artifact = CiArtifact.objects.filter(file_type="ARCHIVE").order_by("-run_created_date")[0]
