@@ -191,6 +191,8 @@ ASC_DEMO_DATA = env.bool("ASC_DEMO_DATA", default=False)
 SYNC_RESERVE_CALLS = env.int("SYNC_RESERVE_CALLS", default=500)
 # /healthz says "stale" when the last successful sync is older than this.
 SYNC_STALE_AFTER_MINUTES = env.int("SYNC_STALE_AFTER_MINUTES", default=180)
+# After each sync pass, read what is inside the zip artifacts that pass found.
+INSPECT_AFTER_SYNC = env.bool("INSPECT_AFTER_SYNC", default=True)
 
 # A relative ARCHIVE_ROOT is taken from the project root, wherever the command runs.
 ARCHIVE_ROOT = BASE_DIR / env.str("ARCHIVE_ROOT", default="archive")

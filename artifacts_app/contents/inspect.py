@@ -70,18 +70,16 @@ class _Outcome:
     refreshes: int = 0
 
 
-def pending(selection: Selection):
-    """Zip artifacts of `selection` not inspected yet (failed ones a few times at most)."""
+def pending(selection: Selection, first_seen_since=None):
+    """Zip artifacts of `selection` not inspected yet (failed ones a few times at most),
+    only those the mirror first saw at or after `first_seen_since` when it is given."""
     done = Q(contents__status__in=[Status.INSPECTED, Status.NOT_ZIP, Status.GONE]) | Q(
         contents__status=Status.FAILED, contents__attempts__gte=MAX_ATTEMPTS
     )
-    return (
-        replace(selection, file_types=selection.file_types or ZIP_TYPES)
-        .artifacts()
-        .exclude(done)
-        .select_related("archive")
-        .order_by("-run_created_date", "-pk")
-    )
+    artifacts = replace(selection, file_types=selection.file_types or ZIP_TYPES).artifacts()
+    if first_seen_since is not None:
+        artifacts = artifacts.filter(first_seen_at__gte=first_seen_since)
+    return artifacts.exclude(done).select_related("archive").order_by("-run_created_date", "-pk")
 
 
 def inspect_artifacts(
@@ -90,12 +88,13 @@ def inspect_artifacts(
     client: AscClient | None = None,
     reserve: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    first_seen_since=None,
 ) -> InspectReport:
     """Inspect what `selection` still needs, newest runs first. Never raises for the expected
     failures: they end up in `report.problems` and `report.stopped`, one line each."""
     report = InspectReport()
     reserve = settings.SYNC_RESERVE_CALLS if reserve is None else max(0, reserve)
-    artifacts = list(pending(selection))
+    artifacts = list(pending(selection, first_seen_since))
     storage = archive_storage()
     for done, artifact in enumerate(artifacts):
         archived = _archived_path(artifact)
@@ -124,6 +123,13 @@ def inspect_artifacts(
         if progress is not None:
             progress(done + 1, len(artifacts))
     return report
+
+
+def inspect_after_sync(sync_run, client: AscClient | None = None) -> InspectReport | None:
+    """Inspect the zip artifacts a sync pass found, unless INSPECT_AFTER_SYNC is off."""
+    if not settings.INSPECT_AFTER_SYNC or sync_run.dry_run:
+        return None
+    return inspect_artifacts(Selection(), client=client, first_seen_since=sync_run.started_at)
 
 
 def _client() -> AscClient:
