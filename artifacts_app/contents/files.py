@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 
-READ_AHEAD = 64 * 1024  # a miss fetches at least this much: local headers, small entries
+READ_AHEAD = 16 * 1024  # a miss fetches at least this much: local headers, small entries
 CACHE_CHUNKS = 8
 
 

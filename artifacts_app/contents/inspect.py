@@ -9,6 +9,7 @@ unusable key, a rate limit or the budget reserve stops the pass.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 
 from django.conf import settings
@@ -30,6 +31,7 @@ from .remote import RemoteZip, Unreadable
 
 ZIP_TYPES = (FileType.ARCHIVE, FileType.ARCHIVE_EXPORT, FileType.STAPLED_NOTARIZED_ARCHIVE)
 MAX_ATTEMPTS = 3  # a failing artifact is tried by this many passes, then left alone
+CONCURRENCY = 4  # artifacts read at once: each is a few small requests, mostly waiting
 Status = ArtifactContents.Status
 Source = ArtifactContents.Source
 
@@ -89,40 +91,68 @@ def inspect_artifacts(
     reserve: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     first_seen_since=None,
+    concurrency: int = CONCURRENCY,
 ) -> InspectReport:
     """Inspect what `selection` still needs, newest runs first. Never raises for the expected
-    failures: they end up in `report.problems` and `report.stopped`, one line each."""
+    failures: they end up in `report.problems` and `report.stopped`, one line each.
+
+    Workers only read zips; every database write happens here, as each one finishes.
+    """
     report = InspectReport()
     reserve = settings.SYNC_RESERVE_CALLS if reserve is None else max(0, reserve)
     artifacts = list(pending(selection, first_seen_since))
     storage = archive_storage()
-    for done, artifact in enumerate(artifacts):
-        archived = _archived_path(artifact)
-        if archived is None:
-            if client is None:
-                try:
-                    client = _client()
-                except AscError as exc:
-                    report.stopped = str(exc)
-                    break
-            remaining = client.rate_limit.remaining if client.rate_limit else None
-            if remaining is not None and remaining <= reserve:
-                report.budget_reached = True
-                report.stopped = (
-                    f"the hourly budget reached the reserve of {reserve} calls; "
-                    f"{len(artifacts) - done} artifacts left for the next run"
-                )
+    workers = max(1, concurrency)
+    in_flight: dict[Future[_Outcome], CiArtifact] = {}
+    position = done = 0
+    with ThreadPoolExecutor(workers, thread_name_prefix="inspect") as pool:
+        while True:
+            while not report.stopped and position < len(artifacts) and len(in_flight) < workers:
+                artifact = artifacts[position]
+                archived = _archived_path(artifact)
+                if archived is None:
+                    if client is None:
+                        try:
+                            client = _client()
+                        except AscError as exc:
+                            report.stopped = str(exc)
+                            break
+                    if not _budget_allows(client, reserve, len(in_flight), report):
+                        break
+                future = pool.submit(_inspect_one, artifact, archived, storage, client)
+                in_flight[future] = artifact
+                position += 1
+            if not in_flight:
                 break
-        try:
-            outcome = _inspect_one(artifact, archived, storage, client)
-        except AscError as exc:  # the key or the rate limit: nothing else would work either
-            report.stopped = str(exc)
-            break
-        record(artifact, outcome)
-        _count(report, artifact, outcome)
-        if progress is not None:
-            progress(done + 1, len(artifacts))
+            finished, _running = wait(in_flight, return_when=FIRST_COMPLETED)
+            for future in finished:
+                artifact = in_flight.pop(future)
+                try:
+                    outcome = future.result()
+                except AscError as exc:  # the key or the rate limit: the rest would fail too
+                    report.stopped = report.stopped or str(exc)
+                    continue
+                record(artifact, outcome)
+                _count(report, artifact, outcome)
+                done += 1
+                if progress is not None:
+                    progress(done, len(artifacts))
+    if report.budget_reached:
+        report.stopped += f"; {len(artifacts) - done} artifacts left for the next run"
     return report
+
+
+def _budget_allows(client: AscClient, reserve: int, in_flight: int, report) -> bool:
+    """Whether one more download URL may be asked for. Until the first answer tells the
+    budget, one request at a time; a reached reserve ends the pass."""
+    remaining = client.rate_limit.remaining if client.rate_limit else None
+    if remaining is None:
+        return not in_flight
+    if remaining - in_flight <= reserve:
+        report.budget_reached = True
+        report.stopped = f"the hourly budget reached the reserve of {reserve} calls"
+        return False
+    return True
 
 
 def inspect_after_sync(sync_run, client: AscClient | None = None) -> InspectReport | None:

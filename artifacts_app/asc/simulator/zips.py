@@ -53,25 +53,33 @@ def _square(matrix: Sequence[int]) -> list[int]:
 
 
 @cache
-def _shift_operators() -> tuple[list[int], ...]:
-    """Operators that advance a CRC over 2**k zero bytes, k = 0..63 (zlib's GF(2) method)."""
+def _shift_tables() -> tuple[tuple[list[int], ...], ...]:
+    """For k = 0..63, the operator advancing a CRC over 2**k zero bytes (zlib's GF(2)
+    method), as four byte-indexed tables so applying one costs four lookups."""
     operator = [0xEDB88320] + [1 << n for n in range(31)]  # one zero bit
     for _ in range(3):
         operator = _square(operator)
-    operators = [operator]
-    for _ in range(63):
+    tables = []
+    for _ in range(64):
+        tables.append(
+            tuple(
+                [_times(operator, byte << shift) for byte in range(256)] for shift in (0, 8, 16, 24)
+            )
+        )
         operator = _square(operator)
-        operators.append(operator)
-    return tuple(operators)
+    return tuple(tables)
 
 
 def crc32_combine(crc1: int, crc2: int, length2: int) -> int:
     """The CRC-32 of A + B from the CRC of A, the CRC of B and B's length."""
-    for bit, operator in enumerate(_shift_operators()):
-        if length2 >> bit == 0:
-            break
-        if length2 >> bit & 1:
-            crc1 = _times(operator, crc1)
+    tables = _shift_tables()
+    bit = 0
+    while length2:
+        if length2 & 1:
+            t0, t1, t2, t3 = tables[bit]
+            crc1 = t0[crc1 & 255] ^ t1[crc1 >> 8 & 255] ^ t2[crc1 >> 16 & 255] ^ t3[crc1 >> 24]
+        length2 >>= 1
+        bit += 1
     return crc1 ^ crc2
 
 
@@ -159,8 +167,7 @@ class Concat:
 
 def filler(seed: str, size: int) -> Repeat:
     """`size` bytes of content derived from `seed` (incompressible-looking, deterministic)."""
-    block = b"".join(hashlib.sha256(f"{seed}/{n}".encode()).digest() for n in range(BLOCK // 32))
-    return Repeat(block, size)
+    return Repeat(hashlib.shake_256(seed.encode()).digest(BLOCK), size)
 
 
 # --- zip layout -------------------------------------------------------------------------
