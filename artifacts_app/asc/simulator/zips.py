@@ -276,20 +276,9 @@ def _assemble(
         small = (ZIP64_LIMIT, ZIP64_LIMIT) if zip64 else (csize, member.usize)
         version = 45 if zip64 else 20
         local_extra = struct.pack("<HHQQ", 1, 16, member.usize, csize) if zip64 else b""
-        local = struct.pack(
-            "<IHHHHHIIIHH",
-            0x04034B50,
-            version,
-            flags,
-            member.method,
-            dos_time,
-            dos_date,
-            member.crc,
-            small[0],
-            small[1],
-            len(member.name),
-            len(local_extra),
-        )
+        # version needed, flags, method, time, date, CRC-32, compressed and uncompressed size
+        common = (version, flags, member.method, dos_time, dos_date, member.crc, *small)
+        local = struct.pack("<IHHHHHIIIHH", 0x04034B50, *common, len(member.name), len(local_extra))
         parts += [Literal(local + member.name + local_extra), member.data]
         central_extra = struct.pack("<HHQQQ", 1, 24, member.usize, csize, offset) if zip64 else b""
         central.append(
@@ -297,14 +286,7 @@ def _assemble(
                 "<IHHHHHHIIIHHHHHII",
                 0x02014B50,
                 0x0300 | version,  # made by: Unix
-                version,
-                flags,
-                member.method,
-                dos_time,
-                dos_date,
-                member.crc,
-                small[0],
-                small[1],
+                *common,
                 len(member.name),
                 len(central_extra),
                 0,
