@@ -170,3 +170,6 @@ class ArchivedArtifactAdmin(ReadOnlyAdmin):
     @admin.display(description="size", ordering="size")
     def stored_size(self, obj):
         return format_bytes(obj.size)
+
+
+from .contents import admin as contents_admin  # noqa: E402, F401  (registers its model)

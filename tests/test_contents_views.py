@@ -220,3 +220,13 @@ class ContentsPageTests:
         assert series["Frameworks/Analytics.framework"] == [0, 0, 0, 700]
         assert series["App"] == [1000, 1000, 1000, 1100]
         assert b"components-trend.js" in response.content
+
+
+@pytest.mark.django_db
+class ContentsAdminTests:
+    def test_staff_see_inspections_read_only_in_the_admin(self, history, client):
+        client.force_login(User.objects.create_superuser("root", "root@example.com", "pw"))
+        response = client.get("/admin/artifacts_app/artifactcontents/?status=inspected")
+        assert response.status_code == 200
+        assert b"App 4.xcarchive.zip" in response.content
+        assert b"Add artifact contents" not in response.content
