@@ -10,8 +10,9 @@ from artifacts_app.archive import Selection, archive_artifacts
 from artifacts_app.asc import AscClient
 from artifacts_app.asc.simulator import download_body
 from artifacts_app.contents.components import Entry, summarise
-from artifacts_app.contents.inspect import inspect_artifacts
+from artifacts_app.contents.inspect import ZIP_TYPES, inspect_artifacts
 from artifacts_app.contents.models import ArtifactContents
+from artifacts_app.models import CiArtifact
 from tests.simulator_fixtures import start_simulator
 
 from .archive_helpers import finished_artifacts, mirror
@@ -229,3 +230,33 @@ class InspectCommandTests:
 
         with pytest.raises(CommandError, match="--since: not a date"):
             call_command("inspect_artifacts", "--since", "yesterday")
+
+
+@pytest.mark.django_db
+class InspectAfterSyncTests:
+    def configure(self, settings, simulator, asc_key):
+        from tests.simulator_fixtures import SIM_ISSUER_ID, SIM_KEY_ID
+
+        settings.ASC_API_BASE_URL = simulator.base_url
+        settings.ASC_KEY_ID, settings.ASC_ISSUER_ID = SIM_KEY_ID, SIM_ISSUER_ID
+        settings.ASC_PRIVATE_KEY = asc_key.private_pem
+
+    def test_a_sync_pass_inspects_the_zip_artifacts_it_found(
+        self, simulator, asc_key, settings, capsys
+    ):
+        self.configure(settings, simulator, asc_key)
+
+        call_command("sync_artifacts", "--reserve", "0")
+
+        zips = CiArtifact.objects.filter(file_type__in=ZIP_TYPES)
+        assert zips.count() > 5
+        assert ArtifactContents.objects.filter(status=Status.INSPECTED).count() == zips.count()
+        assert "; contents: inspected" in capsys.readouterr().out.splitlines()[-1]
+
+    def test_inspect_after_sync_false_leaves_contents_alone(self, simulator, asc_key, settings):
+        self.configure(settings, simulator, asc_key)
+        settings.INSPECT_AFTER_SYNC = False
+
+        call_command("sync_artifacts", "--reserve", "0")
+
+        assert CiArtifact.objects.exists() and not ArtifactContents.objects.exists()

@@ -7,6 +7,7 @@ from contextlib import contextmanager, suppress
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, close_old_connections
 
+from artifacts_app.contents.inspect import inspect_after_sync
 from artifacts_app.models import SyncRun
 from artifacts_app.progress import TerminalBar
 from artifacts_app.sync import SyncError, sync
@@ -104,7 +105,12 @@ class Command(BaseCommand):
             progress.done()
             raise CommandError(str(exc)) from None
         progress.done()
-        self.stdout.write(_summary(run))
+        summary = _summary(run)
+        if run.status != SyncRun.Status.FAILED:
+            inspected = inspect_after_sync(run)
+            if inspected is not None:
+                summary += f"; contents: {inspected.summary()}"
+        self.stdout.write(summary)
         return run
 
 
