@@ -6,9 +6,11 @@ import zipfile
 import zlib
 
 import pytest
+import requests
 
 from artifacts_app.asc.simulator import Dataset
 from artifacts_app.asc.simulator.layouts import artifact_body
+from artifacts_app.asc.simulator.ranges import requested_range
 from artifacts_app.asc.simulator.zips import Entry, build_zip, crc32_combine, filler
 
 GiB = 1024**3
@@ -154,3 +156,56 @@ class _Window(io.RawIOBase):
         data = self.body.read(self.position, size)
         self.position += len(data)
         return data
+
+
+class RequestedRangeTests:
+    @pytest.mark.parametrize(
+        ("header", "expected"),
+        [
+            (None, None),
+            ("bytes=0-99", (0, 100)),
+            ("bytes=900-", (900, 1000)),
+            ("bytes=-100", (900, 1000)),
+            ("bytes=-5000", (0, 1000)),
+            ("bytes=990-5000", (990, 1000)),
+            ("bytes=1000-", "unsatisfiable"),
+            ("bytes=-0", "unsatisfiable"),
+            ("bytes=0-1,5-6", None),  # several ranges: the whole body, as the RFC allows
+            ("items=0-5", None),
+            ("bytes=9-3", None),
+        ],
+    )
+    def test_one_byte_range_is_understood_as_the_rfc_says(self, header, expected):
+        assert requested_range(header, 1000) == expected
+
+
+class RangeDownloadTests:
+    def url(self, simulator, asc_client, file_type="ARCHIVE"):
+        sim = next(a for a in simulator.dataset.all_visible_artifacts() if a.file_type == file_type)
+        return sim, asc_client.artifact(sim.id).download_url
+
+    def test_a_range_is_answered_206_with_content_range(self, simulator, asc_client):
+        sim, url = self.url(simulator, asc_client)
+        whole = requests.get(url, timeout=5).content
+
+        response = requests.get(url, headers={"Range": "bytes=10-109"}, timeout=5)
+        suffix = requests.get(url, headers={"Range": "bytes=-22"}, timeout=5)
+
+        assert len(whole) == sim.file_size
+        assert response.status_code == 206
+        assert response.headers["Content-Range"] == f"bytes 10-109/{sim.file_size}"
+        assert response.content == whole[10:110]
+        assert suffix.status_code == 206 and suffix.content == whole[-22:]
+        assert suffix.content.startswith(b"PK\x05\x06")  # the end of central directory
+
+    def test_a_range_past_the_end_is_416(self, simulator, asc_client):
+        sim, url = self.url(simulator, asc_client)
+        response = requests.get(url, headers={"Range": f"bytes={sim.file_size}-"}, timeout=5)
+        assert response.status_code == 416
+        assert response.headers["Content-Range"] == f"bytes */{sim.file_size}"
+
+    def test_a_host_refusing_ranges_sends_the_whole_file(self, simulator, asc_client):
+        sim, url = self.url(simulator, asc_client)
+        simulator.config.honour_ranges = False
+        response = requests.get(url, headers={"Range": "bytes=-22"}, timeout=5)
+        assert response.status_code == 200 and len(response.content) == sim.file_size

@@ -2,7 +2,7 @@
 
 from artifacts_app.asc.simulator import download_body
 from artifacts_app.contents.files import FetchedFile
-from artifacts_app.contents.inspect import _Outcome, record
+from artifacts_app.contents.inspect import Outcome, record
 from artifacts_app.contents.listing import read_listing
 from artifacts_app.models import CiArtifact
 from tests.test_browser import (  # noqa: F401  (fixtures)
@@ -21,7 +21,7 @@ def inspect_locally(dataset, file_type="ARCHIVE"):
         body = download_body(dataset, dataset.artifacts[artifact.asc_id])
         file = FetchedFile(body.size, lambda start, end, body=body: body.read(start, end - start))
         listing = read_listing(file)
-        record(artifact, _Outcome("inspected", source="ranges", listing=listing))
+        record(artifact, Outcome("inspected", source="ranges", listing=listing))
 
 
 def test_the_run_page_draws_the_treemap_and_the_workflow_page_the_components(

@@ -63,7 +63,7 @@ class InspectReport:
 
 
 @dataclass
-class _Outcome:
+class Outcome:
     status: str
     source: str = ""
     listing: Listing | None = None
@@ -103,7 +103,7 @@ def inspect_artifacts(
     artifacts = list(pending(selection, first_seen_since))
     storage = archive_storage()
     workers = max(1, concurrency)
-    in_flight: dict[Future[_Outcome], CiArtifact] = {}
+    in_flight: dict[Future[Outcome], CiArtifact] = {}
     position = done = 0
     with ThreadPoolExecutor(workers, thread_name_prefix="inspect") as pool:
         while True:
@@ -175,18 +175,18 @@ def _archived_path(artifact: CiArtifact) -> str | None:
     return None
 
 
-def _inspect_one(artifact, archived: str | None, storage, client) -> _Outcome:
+def _inspect_one(artifact, archived: str | None, storage, client) -> Outcome:
     if archived is not None:
         try:
             with storage.open(archived, "rb") as handle:
                 return _listed(Source.ARCHIVE, lambda: read_listing(handle))
         except OSError:
             if client is None:
-                return _Outcome(Status.FAILED, error="the archived copy cannot be read")
+                return Outcome(Status.FAILED, error="the archived copy cannot be read")
     return _inspect_remote(artifact, client)
 
 
-def _inspect_remote(artifact, client: AscClient) -> _Outcome:
+def _inspect_remote(artifact, client: AscClient) -> Outcome:
     def fresh_url() -> str:
         url = client.artifact(artifact.asc_id).download_url
         if not url:
@@ -200,34 +200,34 @@ def _inspect_remote(artifact, client: AscClient) -> _Outcome:
         outcome = _listed(Source.RANGES, lambda: read_listing(file))
         outcome.source = Source.STREAM if remote.streamed else Source.RANGES
     except NotFoundError:
-        outcome = _Outcome(Status.GONE, error="404: the artifact has expired upstream")
+        outcome = Outcome(Status.GONE, error="404: the artifact has expired upstream")
     except ExpiredDownloadError:
-        outcome = _Outcome(Status.FAILED, error="download URL refused as expired twice")
+        outcome = Outcome(Status.FAILED, error="download URL refused as expired twice")
     except (Unreadable, TransportError, ServerError) as exc:
-        outcome = _Outcome(Status.FAILED, error=str(exc))
+        outcome = Outcome(Status.FAILED, error=str(exc))
     except AscError as exc:
         if exc.status in (401, 429) or exc.status is None:
             raise
-        outcome = _Outcome(Status.FAILED, error=f"download refused with HTTP {exc.status}")
+        outcome = Outcome(Status.FAILED, error=f"download refused with HTTP {exc.status}")
     if remote is not None:
         outcome.bytes_fetched, outcome.refreshes = remote.bytes_fetched, remote.refreshes
     return outcome
 
 
-def _listed(source: str, read: Callable[[], Listing]) -> _Outcome:
+def _listed(source: str, read: Callable[[], Listing]) -> Outcome:
     try:
-        return _Outcome(Status.INSPECTED, source=source, listing=read())
+        return Outcome(Status.INSPECTED, source=source, listing=read())
     except NotAZip as exc:
-        return _Outcome(Status.NOT_ZIP, source=source, error=str(exc))
+        return Outcome(Status.NOT_ZIP, source=source, error=str(exc))
     except RangesRefused:
-        return _Outcome(
+        return Outcome(
             Status.FAILED,
             source=Source.STREAM,
             error="the host refuses range requests and the central directory is over 16 MB",
         )
 
 
-def record(artifact: CiArtifact, outcome: _Outcome) -> ArtifactContents:
+def record(artifact: CiArtifact, outcome: Outcome) -> ArtifactContents:
     """Store one outcome: the totals and components replace any earlier ones."""
     listing = outcome.listing or Listing()
     components = summarise(listing.entries)
@@ -267,7 +267,7 @@ def record(artifact: CiArtifact, outcome: _Outcome) -> ArtifactContents:
     return contents
 
 
-def _count(report: InspectReport, artifact: CiArtifact, outcome: _Outcome) -> None:
+def _count(report: InspectReport, artifact: CiArtifact, outcome: Outcome) -> None:
     report.bytes_fetched += outcome.bytes_fetched
     report.url_refreshes += outcome.refreshes
     if outcome.source in (Source.RANGES, Source.STREAM):

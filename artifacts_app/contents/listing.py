@@ -58,6 +58,10 @@ def _open(file) -> zipfile.ZipFile:
         raise NotAZip(f"not a zip file ({exc})") from None
     except UnicodeDecodeError:
         raise NotAZip("not a readable zip: entry names are not valid UTF-8") from None
+    except (struct.error, ValueError, EOFError) as exc:
+        raise NotAZip(
+            f"not a readable zip: damaged central directory ({type(exc).__name__})"
+        ) from None
 
 
 def _expand_ipa(file, info: zipfile.ZipInfo, name: str, listing: Listing) -> bool:

@@ -23,9 +23,9 @@ def requested_range(header: str | None, size: int) -> tuple[int, int] | str | No
         length = int(last)
         return (max(0, size - length), size) if length and size else UNSATISFIABLE
     start = int(first)
+    if start >= size:
+        return UNSATISFIABLE
     end = size if last == "" else int(last) + 1
     if end <= start:
         return None
-    if start >= size:
-        return UNSATISFIABLE
     return start, min(end, size)
