@@ -260,3 +260,25 @@ class InspectAfterSyncTests:
         call_command("sync_artifacts", "--reserve", "0")
 
         assert CiArtifact.objects.exists() and not ArtifactContents.objects.exists()
+
+
+@pytest.mark.django_db
+class InspectProgressTests:
+    def test_a_terminal_gets_a_progress_bar_then_the_summary(self, simulator, asc_key, settings):
+        from tests.simulator_fixtures import SIM_ISSUER_ID, SIM_KEY_ID
+
+        class Terminal(io.StringIO):
+            def isatty(self):
+                return True
+
+        settings.ASC_API_BASE_URL = simulator.base_url
+        settings.ASC_KEY_ID, settings.ASC_ISSUER_ID = SIM_KEY_ID, SIM_ISSUER_ID
+        settings.ASC_PRIVATE_KEY = asc_key.private_pem
+        mirror(finished_artifacts(simulator, 3, "ARCHIVE"))
+        out = Terminal()
+
+        call_command("inspect_artifacts", stdout=out)
+
+        text = out.getvalue()
+        assert "\r" in text and "inspecting" in text
+        assert text.rstrip("\n").splitlines()[-1].rsplit("\r", 1)[-1].startswith("inspected 3")

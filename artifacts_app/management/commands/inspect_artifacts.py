@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from artifacts_app.archive import Selection
 from artifacts_app.archive.paths import printable
 from artifacts_app.contents.inspect import ZIP_TYPES, inspect_artifacts, pending
+from artifacts_app.progress import TerminalBar
 
 
 class Command(BaseCommand):
@@ -74,22 +75,17 @@ class Command(BaseCommand):
 
 
 class _Bar:
-    """A progress bar on a terminal; nothing elsewhere (logs get the summary line)."""
+    """The shared terminal progress bar, sized once the number of artifacts is known."""
 
     def __init__(self, stdout):
         self.stdout = stdout
-        self.tty = hasattr(stdout, "isatty") and stdout.isatty()
-        self.drawn = False
+        self.bar = None
 
     def __call__(self, done, total):
-        if not self.tty:
-            return
-        width = 30
-        filled = width * done // max(total, 1)
-        self.stdout.write(f"\r[{'#' * filled}{'-' * (width - filled)}] {done}/{total}", ending="")
-        self.stdout.flush()
-        self.drawn = True
+        if self.bar is None:
+            self.bar = TerminalBar(self.stdout, total=total, unit="artifact", desc="inspecting")
+        self.bar.show(done)
 
     def close(self):
-        if self.drawn:
-            self.stdout.write("")
+        if self.bar is not None:
+            self.bar.close()
