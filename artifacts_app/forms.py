@@ -35,6 +35,8 @@ PRESET_DAYS = (7, 30, 90, 365)
 DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
 WHOLE_RE = re.compile(r"[0-9]{1,9}", re.ASCII)
 FILE_TYPE_RE = re.compile(r"[A-Z][A-Z0-9_]{0,39}", re.ASCII)
+COMMIT_RE = re.compile(r"[0-9a-f]{7,64}", re.ASCII)
+BRANCH_MAX_LENGTH = 255
 # Ids are looked up, not parsed: any printable text that fits the column may name a row.
 ID_MAX_LENGTH = CiWorkflow._meta.get_field("asc_id").max_length
 CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
@@ -126,6 +128,20 @@ def _asc_id(raw):
     return raw
 
 
+def _branch(raw):
+    if len(raw) > BRANCH_MAX_LENGTH or CONTROL_RE.search(raw):
+        raise ValidationError(f"{raw[:40]!r} is not a branch or tag name")
+    return raw
+
+
+def _commit(raw):
+    if not COMMIT_RE.fullmatch(raw.lower()):
+        raise ValidationError(
+            f"{raw[:40]!r} is not a commit SHA or a prefix of at least 7 hex digits"
+        )
+    return raw.lower()
+
+
 class ListParam(Param):
     """A parameter that may repeat: distinct values in order, empty ones left out."""
 
@@ -150,6 +166,8 @@ class FilterForm(forms.Form):
     product = ListParam(_asc_id)
     workflow = ListParam(_asc_id)
     file_type = ListParam(_file_type)
+    branch = ListParam(_branch)
+    commit = Param(_commit)
     trend_type = Param(_file_type)
     page = Param(_whole(MAX_PAGE))
     threshold = Param(_percent)
@@ -226,4 +244,8 @@ class FilterForm(forms.Form):
             trend_type=data["trend_type"] or FileType.ARCHIVE,
             regression_threshold=data["threshold"] or settings_default("threshold"),
             regression_window=data["window"] or settings_default("window"),
+            branches=data["branch"],
+            commit=data["commit"] or "",
+            commit_all_time=bool(data["commit"])
+            and not (self.data.get("start") or self.data.get("end")),
         )

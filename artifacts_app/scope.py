@@ -26,6 +26,12 @@ class Scope:
     trend_type: str = FileType.ARCHIVE
     regression_threshold: float = 0.10
     regression_window: int = 5
+    # Runs of these source branches or tags only.
+    branches: tuple[str, ...] = ()
+    # Runs of a commit: a SHA or a prefix of at least 7 hex digits, lower case.
+    commit: str = ""
+    # A commit asked without start or end is looked up over all time (runs only).
+    commit_all_time: bool = field(default=False, compare=False)
 
     @property
     def start_datetime(self) -> datetime:
@@ -63,6 +69,7 @@ class Scope:
         pairs += [("product", p) for p in self.products]
         pairs += [("workflow", w) for w in self.workflows]
         pairs += [("file_type", t) for t in self.file_types]
+        pairs += [("branch", b) for b in self.branches]
         for key, value in overrides.items():
             pairs = [(k, v) for k, v in pairs if k != key] + [(key, str(value))]
         return pairs

@@ -36,6 +36,7 @@ urlpatterns = [
         contents_views.api_contents_diff,
         name="api-run-contents-diff",
     ),
+    path("api/v1/runs", views.api_runs, name="api-runs"),
     path("export.csv", views.export_csv, name="export-csv"),
     path("healthz", views.healthz, name="healthz"),
 ]

@@ -17,6 +17,7 @@ from .contents import views as contents_views
 from .forms import GRANULARITIES, PRESET_DAYS, FilterForm, today_utc
 from .health import sync_health
 from .models import ArchivedArtifact, CiArtifact, CiBuildRun, CiProduct, CiWorkflow, FileType
+from .run_list import attach_sizes, run_json, run_queryset
 
 API_PAGE_SIZE = 100
 CSV_COLUMNS = [
@@ -158,25 +159,18 @@ def api_stats(request, f):
 def api_artifacts(request, f):
     related = ("build_run", "build_action", "workflow", "product")
     qs = stats.with_archived(stats.artifact_queryset(f).select_related(*related))
-    paginator = Paginator(qs, API_PAGE_SIZE)
-    try:
-        page = paginator.page(f.page)
-    except EmptyPage:
-        return JsonResponse(
-            {"error": f"page: there are only {paginator.num_pages} pages"}, status=400
-        )
-    next_url = None
-    if page.has_next():
-        params = request.GET.copy()
-        params["page"] = str(f.page + 1)
-        next_url = request.build_absolute_uri(f"{request.path}?{params.urlencode()}")
-    return JsonResponse(
-        {
-            "count": paginator.count,
-            "next": next_url,
-            "results": [_artifact_json(artifact) for artifact in page.object_list],
-        }
-    )
+    return _paginated(request, qs, f.page, lambda artifacts: map(_artifact_json, artifacts))
+
+
+@require_GET
+@with_filters
+def api_runs(request, f):
+    def results(page):
+        page = list(page)
+        attach_sizes(page, f.file_types)
+        return map(run_json, page)
+
+    return _paginated(request, run_queryset(f), f.page, results)
 
 
 @require_GET
@@ -227,6 +221,29 @@ def _scope_or_default(form):
     if form.is_valid():
         return form.scope, None
     return FilterForm.default_scope(workflow=form.fixed_workflow), form.error_line()
+
+
+def _paginated(request, qs, number, serialize):
+    """One page of `qs` as `{"count", "next", "results"}`; `serialize` maps a page's rows."""
+    paginator = Paginator(qs, API_PAGE_SIZE)
+    try:
+        page = paginator.page(number)
+    except EmptyPage:
+        return JsonResponse(
+            {"error": f"page: there are only {paginator.num_pages} pages"}, status=400
+        )
+    next_url = None
+    if page.has_next():
+        params = request.GET.copy()
+        params["page"] = str(number + 1)
+        next_url = request.build_absolute_uri(f"{request.path}?{params.urlencode()}")
+    return JsonResponse(
+        {
+            "count": paginator.count,
+            "next": next_url,
+            "results": list(serialize(page.object_list)),
+        }
+    )
 
 
 def _queries(f):
