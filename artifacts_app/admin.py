@@ -7,6 +7,7 @@ only lets people look, search and filter.
 from django.contrib import admin, messages
 
 from .models import (
+    ApiToken,
     ArchivedArtifact,
     CiArtifact,
     CiBuildAction,
@@ -170,6 +171,24 @@ class ArchivedArtifactAdmin(ReadOnlyAdmin):
     @admin.display(description="size", ordering="size")
     def stored_size(self, obj):
         return format_bytes(obj.size)
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Tokens can be looked at and revoked (deleted) here; `api_token create` makes them, as
+    only the command can show a new token once."""
+
+    list_display = ["prefix", "user", "name", "created_at", "last_used_at"]
+    list_select_related = ["user"]
+    search_fields = ["prefix", "name", "user__username"]
+    fields = ["prefix", "user", "name", "created_at", "last_used_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 from .contents import admin as contents_admin  # noqa: E402, F401  (registers its model)

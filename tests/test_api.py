@@ -279,11 +279,11 @@ class AnonymousAccessTests(TestCase):
         build_history()
 
     def test_anonymous_requests_get_no_data(self):
-        for name in ("api-stats", "api-artifacts", "export-csv"):
+        for name in ("api-stats", "api-artifacts", "api-runs", "export-csv"):
             with self.subTest(name=name):
                 response = self.client.get(reverse(name), {"start": "2026-08-01"})
-                self.assertEqual(response.status_code, 302)
-                self.assertIn(reverse("login"), response["Location"])
+                self.assertEqual(response.status_code, 401)
+                self.assertIn("log in", response.json()["error"])
                 self.assertNotIn(b"ARCHIVE", response.content)
                 self.assertNotIn(b"Nimbus", response.content)
 
