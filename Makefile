@@ -5,8 +5,9 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
+SIM_PORT ?= 8001
 
-.PHONY: run test lint install install-dev node clean
+.PHONY: run simulator test lint install install-dev node clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +29,11 @@ install-dev: $(VENV)/.installed-dev node_modules/.installed
 run: install
 	$(PY) -m artifacts_app.bootstrap
 	$(PY) manage.py run_dashboard --host $(HOST) --port $(PORT)
+
+# The demo account of `make run`, served on its own; it prints how to point manage.py at it.
+simulator: install
+	$(PY) -m artifacts_app.bootstrap
+	$(PY) manage.py asc_simulator --demo --host $(HOST) --port $(SIM_PORT)
 
 lint: install-dev
 	$(VENV)/bin/ruff check .

@@ -6,6 +6,7 @@ half, and the settings the sync reads (`ASC_API_BASE_URL`, `ASC_KEY_ID`, ...) po
 this process only. `ASC_DEMO_DATA` makes every page say the numbers are simulated.
 """
 
+import os
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,6 +21,9 @@ DEMO_DIR = Path(settings.BASE_DIR) / ".demo"
 DEMO_KEY_ID = "DEMO000001"
 DEMO_ISSUER_ID = "00000000-0000-4000-8000-00000000d3e0"
 LOGIN = "admin"
+# The account `make run` (and `asc_simulator --demo`) makes up when no key is configured.
+# Its budget is Apple's hourly one, so the sync's budget figures read true.
+DEMO_DATASET = {"seed": 7, "products": 5, "runs": 500, "days": 180, "budget": 3600}
 
 
 @dataclass
@@ -66,7 +70,7 @@ def demo_key(directory: Path = DEMO_DIR) -> tuple[Path, str]:
     return private_path, public_pem.decode()
 
 
-def start_simulator(directory: Path = DEMO_DIR, runs: int = 500, days: int = 180, seed: int = 7):
+def start_simulator(directory: Path = DEMO_DIR, runs: int = DEMO_DATASET["runs"]):
     """Start the simulator on a free loopback port and point this process's settings at it.
 
     Its clock is today, so the dashboard's default range shows data. Returns the running
@@ -78,15 +82,11 @@ def start_simulator(directory: Path = DEMO_DIR, runs: int = 500, days: int = 180
     server = run_in_thread(
         host="127.0.0.1",
         port=0,
-        seed=seed,
-        runs=runs,
-        products=5,
-        days=days,
+        **{**DEMO_DATASET, "runs": runs},
         now=datetime.now(UTC).replace(second=0, microsecond=0),
         public_key=public_pem,
         key_id=DEMO_KEY_ID,
         issuer_id=DEMO_ISSUER_ID,
-        budget=3600,  # Apple's hourly budget, so the sync's budget figures read true
     )
     settings.ASC_API_BASE_URL = server.base_url
     settings.ASC_KEY_ID = DEMO_KEY_ID
@@ -95,6 +95,15 @@ def start_simulator(directory: Path = DEMO_DIR, runs: int = 500, days: int = 180
     settings.ASC_PRIVATE_KEY = ""
     settings.ASC_DEMO_DATA = True
     return server
+
+
+def cli_environment(base_url: str, directory: Path = DEMO_DIR) -> str:
+    """The settings that point `manage.py` commands at a demo simulator, as shell assignments."""
+    private_path, _ = demo_key(directory)
+    return (
+        f"ASC_API_BASE_URL={base_url} ASC_KEY_ID={DEMO_KEY_ID} "
+        f"ASC_ISSUER_ID={DEMO_ISSUER_ID} ASC_PRIVATE_KEY_PATH={os.path.relpath(private_path)}"
+    )
 
 
 def _read_saved_password(path: Path, username: str) -> str | None:

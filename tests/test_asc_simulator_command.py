@@ -2,12 +2,14 @@
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import requests
 
+from artifacts_app import demo
 from artifacts_app.asc import AscClient, TokenProvider
 from tests.simulator_fixtures import SIM_ISSUER_ID, SIM_KEY_ID
 
@@ -65,3 +67,22 @@ class AscSimulatorCommandTests:
         assert process.returncode != 0
         assert "--fault: unknown kind 'bogus'" in stderr
         assert "Traceback" not in stderr
+
+    def test_demo_serves_make_runs_account_and_prints_settings_that_reach_it(self):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        process = manage("--demo", "--port", str(port), "--runs", "20", "--speed", "0")
+        try:
+            lines = [process.stdout.readline() for _ in range(4)]
+            assert lines[0].startswith("Point manage.py commands at it")
+            exported = dict(pair.split("=", 1) for pair in lines[1].split()[1:])
+            assert lines[2].strip() == ".venv/bin/python manage.py sync_artifacts"
+            assert lines[3].startswith(f"App Store Connect simulator on http://127.0.0.1:{port}")
+            key = (ROOT / exported["ASC_PRIVATE_KEY_PATH"]).read_text()
+            tokens = TokenProvider(exported["ASC_KEY_ID"], key, exported["ASC_ISSUER_ID"])
+            client = AscClient(exported["ASC_API_BASE_URL"], tokens, timeout=(2, 5))
+            assert len(list(client.products())) == demo.DEMO_DATASET["products"]
+        finally:
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=10) == 0

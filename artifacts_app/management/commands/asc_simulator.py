@@ -5,8 +5,11 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from artifacts_app import demo
 from artifacts_app.asc.simulator.faults import API_FAULTS
 from artifacts_app.asc.simulator.server import serve
+
+PLAIN_DATASET = {"seed": 1, "products": 3, "runs": 500, "days": 180, "budget": None}
 
 
 class Command(BaseCommand):
@@ -15,7 +18,13 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8001)
-        parser.add_argument("--seed", type=int, default=1, help="same seed, same account")
+        parser.add_argument(
+            "--demo",
+            action="store_true",
+            help="the account `make run` shows, checking tokens of its demo key (made in .demo/); "
+            "prints the settings that point manage.py commands at it",
+        )
+        parser.add_argument("--seed", type=int, help="same seed, same account (default 1)")
         parser.add_argument(
             "--public-key", metavar="PATH", help="verify JWT signatures against this PEM public key"
         )
@@ -26,9 +35,9 @@ class Command(BaseCommand):
             action="store_true",
             help="require individual-key tokens (sub 'user', no iss)",
         )
-        parser.add_argument("--runs", type=int, default=500, help="build runs in the history")
-        parser.add_argument("--products", type=int, default=3)
-        parser.add_argument("--days", type=int, default=180, help="length of the history")
+        parser.add_argument("--runs", type=int, help="build runs in the history (default 500)")
+        parser.add_argument("--products", type=int, help="default 3")
+        parser.add_argument("--days", type=int, help="length of the history (default 180)")
         parser.add_argument("--now", help="the simulated clock's start, ISO 8601 (default: now)")
         parser.add_argument(
             "--speed",
@@ -76,8 +85,14 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
+        dataset = demo.DEMO_DATASET if options["demo"] else PLAIN_DATASET
+        for name, default in dataset.items():
+            if options[name] is None:
+                options[name] = default
         public_key = None
-        if options["public_key"]:
+        if options["demo"]:
+            public_key = self._use_demo_key(options)
+        elif options["public_key"]:
             try:
                 public_key = Path(options["public_key"]).read_text(encoding="utf-8")
             except OSError as exc:
@@ -123,3 +138,17 @@ class Command(BaseCommand):
             )
         except (ValueError, OSError) as exc:
             raise CommandError(str(exc)) from None
+
+    def _use_demo_key(self, options):
+        if options["public_key"] or options["key_id"] or options["issuer_id"]:
+            raise CommandError("--demo: it brings its own key; leave out --public-key/--key-id")
+        _, public_pem = demo.demo_key()
+        options["key_id"], options["issuer_id"] = demo.DEMO_KEY_ID, demo.DEMO_ISSUER_ID
+        if options["port"]:
+            url = f"http://{options['host']}:{options['port']}"
+            self.stdout.write(
+                "Point manage.py commands at it, in another shell:\n"
+                f"  export {demo.cli_environment(url)}\n"
+                "  .venv/bin/python manage.py sync_artifacts"
+            )
+        return public_pem
