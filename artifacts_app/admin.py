@@ -16,7 +16,20 @@ from .models import (
     CiWorkflow,
     SyncRun,
 )
-from .units import format_bytes
+from .units import format_bytes, format_duration
+
+
+def short_datetime(value):
+    """'2026-11-30 17:12' (UTC): one line in a list column, unlike Django's long format."""
+    return f"{value:%Y-%m-%d %H:%M}" if value else "—"
+
+
+class WorkflowFilter(admin.RelatedFieldListFilter):
+    """Workflows as "Product · Workflow", in one query: products share workflow names."""
+
+    def field_choices(self, field, request, model_admin):
+        workflows = CiWorkflow.objects.select_related("product").order_by("product__name", "name")
+        return [(workflow.pk, str(workflow)) for workflow in workflows]
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -52,20 +65,25 @@ class CiWorkflowAdmin(ReadOnlyAdmin):
 
 @admin.register(CiBuildRun)
 class CiBuildRunAdmin(ReadOnlyAdmin):
-    list_display = [
-        "number",
-        "workflow",
-        "product",
-        "created_date",
+    # The workflow column names the product too; fewer, compact columns fit a laptop screen.
+    list_display = ["number", "workflow", "created", "status", "source_ref_name", "short_sha"]
+    list_filter = [
         "execution_progress",
         "completion_status",
-        "source_ref_name",
-        "short_sha",
+        "product",
+        ("workflow", WorkflowFilter),
     ]
-    list_filter = ["execution_progress", "completion_status", "product", "workflow"]
-    list_select_related = ["workflow", "product"]
+    list_select_related = ["workflow__product"]
     search_fields = ["asc_id", "source_commit_sha", "source_ref_name", "=number"]
     date_hierarchy = "created_date"
+
+    @admin.display(description="created", ordering="created_date")
+    def created(self, obj):
+        return short_datetime(obj.created_date)
+
+    @admin.display(description="status", ordering="completion_status")
+    def status(self, obj):
+        return obj.status_label
 
     @admin.display(description="commit")
     def short_sha(self, obj):
@@ -74,36 +92,37 @@ class CiBuildRunAdmin(ReadOnlyAdmin):
 
 @admin.register(CiBuildAction)
 class CiBuildActionAdmin(ReadOnlyAdmin):
-    list_display = [
-        "name",
-        "action_type",
-        "build_run",
-        "execution_progress",
-        "completion_status",
-        "started_date",
-    ]
+    list_display = ["name", "action_type", "build_run", "status", "started"]
     list_filter = ["action_type", "execution_progress", "completion_status"]
     list_select_related = ["build_run"]
     search_fields = ["name", "asc_id", "build_run__asc_id"]
     date_hierarchy = "started_date"
 
+    @admin.display(description="started", ordering="started_date")
+    def started(self, obj):
+        return short_datetime(obj.started_date)
+
+    @admin.display(description="status", ordering="completion_status")
+    def status(self, obj):
+        return obj.status_label
+
 
 @admin.register(CiArtifact)
 class CiArtifactAdmin(ReadOnlyAdmin):
-    list_display = [
-        "file_name",
-        "file_type",
-        "size",
-        "build_run",
-        "workflow",
-        "product",
-        "run_created_date",
-        "gone_upstream_at",
-    ]
-    list_filter = ["file_type", "product", "workflow"]
-    list_select_related = ["build_run", "workflow", "product"]
+    list_display = ["file_name", "file_type", "size", "build_run", "workflow", "created", "gone"]
+    list_filter = ["file_type", "product", ("workflow", WorkflowFilter)]
+    list_select_related = ["build_run", "workflow__product"]
     search_fields = ["file_name", "asc_id", "build_run__source_commit_sha"]
     date_hierarchy = "run_created_date"
+
+    @admin.display(description="run created", ordering="run_created_date")
+    def created(self, obj):
+        return short_datetime(obj.run_created_date)
+
+    @admin.display(description="gone", ordering="gone_upstream_at")
+    def gone(self, obj):
+        """The day Apple no longer had it; empty (a dash) while it still has."""
+        return f"{obj.gone_upstream_at:%Y-%m-%d}" if obj.gone_upstream_at else None
 
     @admin.display(description="size", ordering="file_size")
     def size(self, obj):
@@ -146,9 +165,9 @@ class CiArtifactAdmin(ReadOnlyAdmin):
 @admin.register(SyncRun)
 class SyncRunAdmin(ReadOnlyAdmin):
     list_display = [
-        "started_at",
+        "started",
         "status",
-        "duration",
+        "took",
         "created",
         "updated",
         "unchanged",
@@ -159,10 +178,18 @@ class SyncRunAdmin(ReadOnlyAdmin):
     list_filter = ["status", "full"]
     date_hierarchy = "started_at"
 
+    @admin.display(description="started", ordering="started_at")
+    def started(self, obj):
+        return short_datetime(obj.started_at)
+
+    @admin.display(description="duration")
+    def took(self, obj):
+        return format_duration(obj.duration)
+
 
 @admin.register(ArchivedArtifact)
 class ArchivedArtifactAdmin(ReadOnlyAdmin):
-    list_display = ["artifact", "status", "stored_size", "archived_at", "verified_at", "path"]
+    list_display = ["artifact", "status", "stored_size", "archived", "verified", "path"]
     list_filter = ["status"]
     list_select_related = ["artifact"]
     search_fields = ["artifact__asc_id", "file_name", "sha256", "path"]
@@ -171,6 +198,14 @@ class ArchivedArtifactAdmin(ReadOnlyAdmin):
     @admin.display(description="size", ordering="size")
     def stored_size(self, obj):
         return format_bytes(obj.size)
+
+    @admin.display(description="archived", ordering="archived_at")
+    def archived(self, obj):
+        return short_datetime(obj.archived_at)
+
+    @admin.display(description="verified", ordering="verified_at")
+    def verified(self, obj):
+        return short_datetime(obj.verified_at)
 
 
 @admin.register(ApiToken)

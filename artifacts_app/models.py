@@ -59,6 +59,18 @@ def enum_label(choices, value):
         return value
 
 
+def workflow_label(product_name: str, workflow_name: str) -> str:
+    """How a workflow is named wherever its product is not already on screen."""
+    return f"{product_name} · {workflow_name}"
+
+
+def status_label(execution_progress: str, completion_status: str) -> str:
+    """One word for a run or action: how it ended once complete, else how far it got."""
+    if execution_progress == ExecutionProgress.COMPLETE and completion_status:
+        return enum_label(CompletionStatus, completion_status)
+    return enum_label(ExecutionProgress, execution_progress) or "Unknown"
+
+
 class MirrorModel(models.Model):
     """Fields every mirror of an App Store Connect resource has."""
 
@@ -109,7 +121,8 @@ class CiWorkflow(MirrorModel):
         verbose_name = "workflow"
 
     def __str__(self):
-        return self.name
+        # Products often share workflow names ("Nightly", "Release"): name both out of context.
+        return workflow_label(self.product.name, self.name)
 
 
 class CiBuildRun(MirrorModel, IssueCountsMixin):
@@ -158,6 +171,10 @@ class CiBuildRun(MirrorModel, IssueCountsMixin):
     def is_finished(self):
         return self.execution_progress == ExecutionProgress.COMPLETE
 
+    @property
+    def status_label(self):
+        return status_label(self.execution_progress, self.completion_status)
+
 
 class CiBuildAction(MirrorModel, IssueCountsMixin):
     build_run = models.ForeignKey(CiBuildRun, on_delete=models.PROTECT, related_name="actions")
@@ -179,6 +196,10 @@ class CiBuildAction(MirrorModel, IssueCountsMixin):
 
     def __str__(self):
         return self.name
+
+    @property
+    def status_label(self):
+        return status_label(self.execution_progress, self.completion_status)
 
 
 class CiArtifact(MirrorModel):

@@ -1,4 +1,4 @@
-"""Sizes in human units, one formatter for pages, admin and commands."""
+"""Sizes and durations in human units, one formatter each for pages, admin and commands."""
 
 UNITS = ["B", "KB", "MB", "GB", "TB", "PB"]
 
@@ -15,3 +15,17 @@ def format_bytes(value) -> str:
     if unit == 0:
         return f"{int(size)} B"
     return f"{size:.1f} {UNITS[unit]}"
+
+
+def format_duration(value) -> str:
+    """A timedelta as people read it: '2.7 s', '3 min 12 s', '1 h 4 min'."""
+    if value is None:
+        return "—"
+    seconds = value.total_seconds()
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, seconds = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min"

@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django.contrib.auth.models import User
 from django.db import connection
 from django.test import TestCase
@@ -5,7 +7,13 @@ from django.test.utils import CaptureQueriesContext
 
 from artifacts_app.models import SyncRun
 
-from .factories import make_artifact, make_build_action, make_build_run, make_workflow
+from .factories import (
+    make_artifact,
+    make_build_action,
+    make_build_run,
+    make_product,
+    make_workflow,
+)
 
 CHANGELISTS = [
     "/admin/artifacts_app/ciproduct/",
@@ -14,6 +22,7 @@ CHANGELISTS = [
     "/admin/artifacts_app/cibuildaction/",
     "/admin/artifacts_app/ciartifact/",
     "/admin/artifacts_app/syncrun/",
+    "/admin/artifacts_app/apitoken/",
 ]
 
 
@@ -65,3 +74,37 @@ class AdminTests(TestCase):
         make_build_run(source_commit_sha="0123456789ab")
         response = self.client.get("/admin/artifacts_app/cibuildrun/", {"q": "deadbeef"})
         self.assertEqual(list(response.context["cl"].result_list), [wanted])
+
+    def test_workflows_are_named_with_their_product_in_columns_and_filters(self):
+        for product in ("Nimbus", "Ledger"):
+            make_build_run(make_workflow(make_product(name=product), name="Nightly"))
+        page = self.client.get("/admin/artifacts_app/cibuildrun/").content.decode()
+        for label in ("Nimbus · Nightly", "Ledger · Nightly"):
+            # once in the list, once among the filter's choices
+            self.assertGreaterEqual(page.count(label), 2, label)
+
+    def test_a_run_shows_one_status_label_not_apples_raw_values(self):
+        make_build_run(number=7, execution_progress="PENDING", completion_status="")
+        make_build_run(number=8, completion_status="FAILED")
+        page = self.client.get("/admin/artifacts_app/cibuildrun/").content.decode()
+        self.assertIn('<td class="field-status">Pending</td>', page)
+        self.assertIn('<td class="field-status">Failed</td>', page)
+        self.assertNotIn(">PENDING<", page)
+
+    def test_sync_durations_read_as_seconds_and_minutes(self):
+        quick = SyncRun.objects.create(status=SyncRun.Status.SUCCEEDED)
+        SyncRun.objects.filter(pk=quick.pk).update(
+            finished_at=quick.started_at + timedelta(seconds=2.709677)
+        )
+        slow = SyncRun.objects.create(status=SyncRun.Status.SUCCEEDED)
+        SyncRun.objects.filter(pk=slow.pk).update(
+            finished_at=slow.started_at + timedelta(minutes=3, seconds=12.4)
+        )
+        response = self.client.get("/admin/artifacts_app/syncrun/")
+        self.assertContains(response, '<td class="field-took">2.7 s</td>', html=False)
+        self.assertContains(response, '<td class="field-took">3 min 12 s</td>', html=False)
+        self.assertNotContains(response, "0:00:02.709677")
+
+    def test_lists_load_the_stylesheet_that_keeps_sizes_on_one_line(self):
+        response = self.client.get("/admin/artifacts_app/ciartifact/")
+        self.assertContains(response, "/static/css/admin.css")
