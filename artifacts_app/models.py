@@ -151,6 +151,9 @@ class CiBuildRun(MirrorModel, IssueCountsMixin):
     source_ref_name = models.CharField("branch or tag", max_length=255, blank=True)
     source_ref_kind = models.CharField(max_length=20, blank=True)
     destination_branch_name = models.CharField(max_length=255, blank=True)
+    pull_request_number = models.PositiveIntegerField(null=True, blank=True)
+    pull_request_title = models.CharField(max_length=500, blank=True)
+    pull_request_url = models.URLField(max_length=500, blank=True)
 
     class Meta:
         ordering = ["-created_date", "-number"]

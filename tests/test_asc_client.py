@@ -518,3 +518,35 @@ class FromSettingsTests:
     def test_missing_key_names_the_setting(self):
         with pytest.raises(ConfigurationError, match="ASC_PRIVATE_KEY_PATH"):
             AscClient.from_settings_values("https://api.appstoreconnect.apple.com", "K", "", "", "")
+
+
+class PullRequestDocumentTests:
+    def test_a_pull_request_build_carries_its_pull_request_and_destination(self):
+        document = {
+            "data": {
+                "type": "ciBuildRuns",
+                "id": "run-1",
+                "attributes": {"number": 42, "isPullRequestBuild": True},
+                "relationships": {
+                    "destinationBranch": {"data": {"type": "scmGitReferences", "id": "ref-main"}},
+                    "pullRequest": {"data": {"type": "scmPullRequests", "id": "pr-1"}},
+                },
+            },
+            "included": [
+                {"type": "scmGitReferences", "id": "ref-main", "attributes": {"name": "main"}},
+                {
+                    "type": "scmPullRequests",
+                    "id": "pr-1",
+                    "attributes": {
+                        "title": "Smaller assets",
+                        "number": 318,
+                        "webUrl": "https://git.example.com/app/pull/318",
+                    },
+                },
+            ],
+        }
+        run = build_run_from_json(document["data"], index_included(document), "product-1")
+        assert run.is_pull_request_build
+        assert run.destination_branch_name == "main"
+        assert (run.pull_request_number, run.pull_request_title) == (318, "Smaller assets")
+        assert run.pull_request_url == "https://git.example.com/app/pull/318"

@@ -46,10 +46,11 @@ WORKFLOW_FIELDS = "name,description,isEnabled,lastModifiedDate"
 BUILD_RUN_FIELDS = (
     "number,createdDate,startedDate,finishedDate,sourceCommit,destinationCommit,"
     "isPullRequestBuild,issueCounts,executionProgress,completionStatus,startReason,"
-    "cancelReason,workflow,product,sourceBranchOrTag,destinationBranch"
+    "cancelReason,workflow,product,sourceBranchOrTag,destinationBranch,pullRequest"
 )
-BUILD_RUN_INCLUDE = "workflow,sourceBranchOrTag,destinationBranch"
+BUILD_RUN_INCLUDE = "workflow,sourceBranchOrTag,destinationBranch,pullRequest"
 GIT_REFERENCE_FIELDS = "name,kind"
+PULL_REQUEST_FIELDS = "title,number,webUrl"
 ACTION_FIELDS = (
     "name,actionType,startedDate,finishedDate,issueCounts,executionProgress,"
     "completionStatus,isRequiredToPass"
@@ -164,6 +165,7 @@ class AscClient:
             "include": BUILD_RUN_INCLUDE,
             "fields[ciBuildRuns]": BUILD_RUN_FIELDS,
             "fields[scmGitReferences]": GIT_REFERENCE_FIELDS,
+            "fields[scmPullRequests]": PULL_REQUEST_FIELDS,
             "fields[ciWorkflows]": "name",
         }
         path = f"/v1/ciProducts/{_segment(product_id)}/buildRuns"
@@ -184,6 +186,7 @@ class AscClient:
             "include": BUILD_RUN_INCLUDE + ",product",
             "fields[ciBuildRuns]": BUILD_RUN_FIELDS,
             "fields[scmGitReferences]": GIT_REFERENCE_FIELDS,
+            "fields[scmPullRequests]": PULL_REQUEST_FIELDS,
             "fields[ciProducts]": "name",
             "fields[ciWorkflows]": "name",
         }

@@ -103,6 +103,10 @@ class BuildRun:
     source_ref_name: str | None = None
     source_ref_kind: str | None = None  # BRANCH or TAG
     destination_branch_name: str | None = None
+    # From the included scmPullRequests, for a pull-request build.
+    pull_request_number: int | None = None
+    pull_request_title: str | None = None
+    pull_request_url: str | None = None
 
     @property
     def is_finished(self) -> bool:
@@ -200,6 +204,9 @@ def build_run_from_json(
     included_index = included_index or {}
     source_ref = _git_reference(included_index, _related_id(resource, "sourceBranchOrTag"))
     destination = _git_reference(included_index, _related_id(resource, "destinationBranch"))
+    pull_request = _attributes(
+        included_index.get(("scmPullRequests", _related_id(resource, "pullRequest")), {})
+    )
     return BuildRun(
         id=resource["id"],
         number=attributes.get("number") or 0,
@@ -219,6 +226,9 @@ def build_run_from_json(
         source_ref_name=source_ref.get("name"),
         source_ref_kind=source_ref.get("kind"),
         destination_branch_name=destination.get("name"),
+        pull_request_number=pull_request.get("number"),
+        pull_request_title=pull_request.get("title"),
+        pull_request_url=pull_request.get("webUrl"),
     )
 
 

@@ -64,6 +64,9 @@ def run_columns(
         "source_ref_name": run.source_ref_name or "",
         "source_ref_kind": run.source_ref_kind or "",
         "destination_branch_name": run.destination_branch_name or "",
+        "pull_request_number": run.pull_request_number,
+        "pull_request_title": run.pull_request_title or "",
+        "pull_request_url": run.pull_request_url or "",
         **_issue_columns(run.issue_counts),
     }
 
