@@ -64,6 +64,11 @@ def workflow_label(product_name: str, workflow_name: str) -> str:
     return f"{product_name} · {workflow_name}"
 
 
+def web_link(url: str) -> str:
+    """`url` if it is a web address (a link to follow), else empty: never a javascript: URL."""
+    return url if url.startswith(("https://", "http://")) else ""
+
+
 def status_label(execution_progress: str, completion_status: str) -> str:
     """One word for a run or action: how it ended once complete, else how far it got."""
     if execution_progress == ExecutionProgress.COMPLETE and completion_status:
@@ -177,6 +182,14 @@ class CiBuildRun(MirrorModel, IssueCountsMixin):
     @property
     def status_label(self):
         return status_label(self.execution_progress, self.completion_status)
+
+    @property
+    def commit_link(self):
+        return web_link(self.source_commit_url)
+
+    @property
+    def pull_request_link(self):
+        return web_link(self.pull_request_url)
 
 
 class CiBuildAction(MirrorModel, IssueCountsMixin):

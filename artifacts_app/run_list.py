@@ -30,19 +30,25 @@ def run_queryset(f: Scope):
     return with_baselines(runs)
 
 
-def attach_sizes(runs, file_types=()) -> None:
-    """Set `artifact_count`, `bytes`, `baseline_bytes` and `delta_bytes` on each of `runs` (which
-    carry `baseline_pk`), counting artifacts of `file_types` (all when empty). One query."""
-    pks = {run.pk for run in runs} | {run.baseline_pk for run in runs if run.baseline_pk}
-    artifacts = CiArtifact.objects.filter(build_run_id__in=pks)
+def run_sums(run_pks, file_types=()) -> dict[int, tuple[int, int]]:
+    """(artifact count, bytes) of each run in `run_pks` that has artifacts of `file_types`
+    (all types when empty), in one query."""
+    artifacts = CiArtifact.objects.filter(build_run_id__in=run_pks)
     if file_types:
         artifacts = artifacts.filter(file_type__in=file_types)
-    sums = {
+    return {
         row["build_run_id"]: (row["count"], row["bytes"])
         for row in artifacts.values("build_run_id")
         .annotate(count=Count("id"), bytes=Coalesce(Sum("file_size"), 0))
         .order_by()
     }
+
+
+def attach_sizes(runs, file_types=()) -> None:
+    """Set `artifact_count`, `bytes`, `baseline_bytes` and `delta_bytes` on each of `runs` (which
+    carry `baseline_pk`), counting artifacts of `file_types` (all when empty). One query."""
+    pks = {run.pk for run in runs} | {run.baseline_pk for run in runs if run.baseline_pk}
+    sums = run_sums(pks, file_types)
     for run in runs:
         run.artifact_count, run.bytes = sums.get(run.pk, (0, 0))
         run.baseline_bytes = sums.get(run.baseline_pk, (0, 0))[1] if run.baseline_pk else None

@@ -13,11 +13,12 @@ from django.views.decorators.http import require_GET
 
 from . import runs, stats
 from .archive import archive_storage, archive_summary, download_name
+from .baselines import baseline_for, destination_baseline_for
 from .contents import views as contents_views
 from .forms import GRANULARITIES, PRESET_DAYS, FilterForm, today_utc
 from .health import sync_health
 from .models import ArchivedArtifact, CiArtifact, CiBuildRun, CiProduct, CiWorkflow, FileType
-from .run_list import attach_sizes, run_json, run_queryset
+from .run_list import attach_sizes, run_json, run_queryset, run_sums
 
 API_PAGE_SIZE = 100
 CSV_COLUMNS = [
@@ -99,19 +100,29 @@ def run_detail(request, asc_id):
     actions = run.actions.order_by("name", "id").prefetch_related(
         Prefetch("artifacts", queryset=CiArtifact.objects.select_related("archive"))
     )
-    previous = runs.previous_run(run)
     by_type = runs.run_totals_by_type(run)
     total = sum(row["bytes"] for row in by_type)  # a few file types, already aggregated
-    previous_total = None
-    if previous is not None:
-        previous_total = sum(row["bytes"] for row in runs.run_totals_by_type(previous))
+    comparisons = [
+        (label, other)
+        for label, other in (
+            ("", baseline_for(run)),
+            (run.destination_branch_name, destination_baseline_for(run)),
+        )
+        if other is not None
+    ]
+    sums = run_sums([other.pk for _, other in comparisons])
     context = {
         "run": run,
         "actions": actions,
         "by_type": by_type,
         "total": total,
-        "previous": previous,
-        "delta": total - previous_total if previous_total is not None else None,
+        # Artifacts arrive as a run finishes: until then there is no change to show.
+        "comparisons": [
+            {"branch": label, "run": other, "delta": total - sums.get(other.pk, (0, 0))[1]}
+            for label, other in comparisons
+        ]
+        if run.is_finished
+        else [],
         **contents_views.run_context(run, request.GET),
     }
     return render(request, "artifacts/run.html", context)

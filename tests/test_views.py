@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from artifacts_app import rollup
 from artifacts_app.forms import FilterForm
-from artifacts_app.models import ArchivedArtifact, CiArtifact
+from artifacts_app.models import ArchivedArtifact, CiArtifact, CiBuildRun
 from tests.factories import (
     make_artifact,
     make_build_action,
@@ -317,3 +317,51 @@ class DashboardDuringSyncTests(TransactionTestCase):
         self.assertLess(elapsed, 1.0)
         self.assertEqual(response.status_code, 200)
         self.assertEqual(response.context["kpis"]["artifacts"], 6)  # the three committed runs
+
+
+class RunPageTests(PageTestCase):
+    def test_the_change_is_against_the_newest_successful_run_not_a_canceled_one(self):
+        workflow = make_workflow(name="Nightly")
+        good, canceled, latest = add_runs(workflow, 3, first_number=30)
+        canceled.completion_status = "CANCELED"
+        canceled.save()
+        CiArtifact.objects.filter(build_run=canceled).update(file_size=23_000_000)
+        response = self.client.get(reverse("run", args=[latest.asc_id]))
+        # #32's archive is 2,000,000 bytes bigger than #30's; #31 canceled does not count.
+        self.assertContains(response, f'+2.0 MB</span> vs <a href="/runs/{good.asc_id}/">#30</a>')
+        self.assertNotContains(response, "#31")
+
+    def test_a_pull_request_run_shows_the_change_against_its_destination_branch_too(self):
+        workflow = make_workflow(name="PR checks")
+        main, feature = add_runs(workflow, 2, first_number=7)
+        pull_request = add_runs(workflow, 1, first_number=9)[0]
+        CiBuildRun.objects.filter(pk=pull_request.pk).update(
+            is_pull_request_build=True,
+            source_ref_name="feature/assets",
+            destination_branch_name="main",
+            pull_request_number=318,
+            pull_request_title="Smaller <b>assets</b>",
+            pull_request_url="https://git.example.com/app/pull/318",
+            source_commit_url="javascript:alert(1)",
+        )
+        CiBuildRun.objects.filter(pk=feature.pk).update(source_ref_name="feature/other")
+        CiArtifact.objects.filter(build_run=pull_request, file_type="ARCHIVE").update(
+            file_size=103_000_000
+        )
+        response = self.client.get(reverse("run", args=[pull_request.asc_id]))
+        page = response.content.decode()
+        # 105 MB against the workflow's newest success (#8, 103 MB) and main's (#7, 102 MB).
+        self.assertIn(f'+2.0 MB</span> vs <a href="/runs/{feature.asc_id}/">#8</a>', page)
+        self.assertIn(f'+3.0 MB</span> vs main <a href="/runs/{main.asc_id}/">#7</a>', page)
+        self.assertIn('<a href="https://git.example.com/app/pull/318" rel="noopener', page)
+        self.assertIn("Smaller &lt;b&gt;assets&lt;/b&gt;", page)
+        self.assertNotIn("javascript:", page)  # a commit URL that is not a web address
+
+    def test_a_run_in_progress_shows_no_change_yet(self):
+        workflow = make_workflow()
+        add_runs(workflow, 1, first_number=1)
+        running = make_build_run(workflow, number=2, execution_progress="RUNNING")
+        response = self.client.get(reverse("run", args=[running.asc_id]))
+        self.assertContains(response, "(in progress)")
+        self.assertContains(response, "<dd>Running</dd>", html=True)
+        self.assertNotContains(response, " vs ")
