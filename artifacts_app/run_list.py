@@ -26,7 +26,8 @@ def run_queryset(f: Scope):
         runs = runs.filter(source_ref_name__in=f.branches)
     if f.commit:
         runs = runs.filter(source_commit_sha__istartswith=f.commit)
-    runs = runs.select_related("workflow", "product").order_by("-created_date", "-number", "-id")
+    runs = runs.select_related("workflow__product", "product")
+    runs = runs.order_by("-created_date", "-number", "-id")
     return with_baselines(runs)
 
 

@@ -22,6 +22,7 @@ register_converter(AscIdConverter, "asc_id")
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("workflows/<asc_id:asc_id>/", views.workflow_detail, name="workflow"),
+    path("runs/", views.find_runs, name="runs"),
     path("runs/<asc_id:asc_id>/", views.run_detail, name="run"),
     path("artifacts/<asc_id:asc_id>/download", views.archived_file, name="archived-file"),
     path("api/v1/stats", views.api_stats, name="api-stats"),

@@ -7,7 +7,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.core.paginator import EmptyPage, Paginator
 from django.db.models import Prefetch
 from django.http import FileResponse, Http404, JsonResponse, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -21,6 +21,9 @@ from .models import ArchivedArtifact, CiArtifact, CiBuildRun, CiProduct, CiWorkf
 from .run_list import attach_sizes, run_json, run_queryset, run_sums
 
 API_PAGE_SIZE = 100
+# Runs a commit search lists at most (a commit is built by a few workflows, a prefix may match
+# a few commits).
+FIND_LIMIT = 50
 CSV_COLUMNS = [
     "id",
     "file_name",
@@ -126,6 +129,29 @@ def run_detail(request, asc_id):
         **contents_views.run_context(run, request.GET),
     }
     return render(request, "artifacts/run.html", context)
+
+
+@require_GET
+def find_runs(request):
+    """Runs of a commit (a SHA or a 7+ digit prefix): the run itself when only one matches."""
+    form = FilterForm(request.GET)
+    found, error = [], None
+    if not form.is_valid():
+        error = form.error_line()
+    elif not form.scope.commit:
+        error = "commit: give a commit SHA or at least 7 hex digits"
+    else:
+        found = list(run_queryset(form.scope)[:FIND_LIMIT])
+        if len(found) == 1:
+            return redirect("run", found[0].asc_id)
+        attach_sizes(found)
+    context = {
+        "commit": request.GET.get("commit", "")[:64],
+        "runs": found,
+        "error": error,
+        "limit": FIND_LIMIT,
+    }
+    return render(request, "artifacts/runs.html", context, status=400 if error else 200)
 
 
 @require_GET

@@ -365,3 +365,26 @@ class RunPageTests(PageTestCase):
         self.assertContains(response, "(in progress)")
         self.assertContains(response, "<dd>Running</dd>", html=True)
         self.assertNotContains(response, " vs ")
+
+
+class FindRunsTests(PageTestCase):
+    def test_a_commit_prefix_built_once_opens_its_run(self):
+        run = make_build_run(source_commit_sha="4f2a9c1e77d0b3aa")
+        response = self.client.get(reverse("runs"), {"commit": "4F2A9C1"})
+        self.assertRedirects(response, reverse("run", args=[run.asc_id]))
+
+    def test_a_commit_built_by_several_workflows_lists_them_with_their_change(self):
+        product = make_product(name="Nimbus")
+        for name in ("Nightly", "Release"):
+            add_runs(make_workflow(product=product, name=name), 2, first_number=5)
+        response = self.client.get(reverse("runs"), {"commit": "0123456789abcdef"})
+        self.assertEqual(len(response.context["runs"]), 4)
+        self.assertContains(response, "Nimbus · Nightly")
+        self.assertContains(response, "Nimbus · Release")
+        self.assertContains(response, "+1.0 MB")  # #6 against #5 in each workflow
+
+    def test_an_unknown_or_malformed_commit_says_so(self):
+        response = self.client.get(reverse("runs"), {"commit": "abcdef12"})
+        self.assertContains(response, "No build run in the mirror")
+        response = self.client.get(reverse("runs"), {"commit": "xyz"})
+        self.assertContains(response, "at least 7 hex digits", status_code=400)
