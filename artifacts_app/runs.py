@@ -1,5 +1,5 @@
 """Figures per build run: the per-workflow size trend and its regressions, the latest runs
-with their change against the previous run, one run's sizes by file type.
+with their change against their baseline, one run's sizes by file type.
 
 Medians cannot be summed, so the trend and regressions first add up each run's bytes in the
 database, take a bounded number of those per-run sums, and compute medians over that short
@@ -8,11 +8,12 @@ list in Python; `find_regressions` is the rule itself, a function of a list of s
 
 from statistics import median
 
-from django.db.models import Count, OuterRef, Subquery, Sum
+from django.db.models import Count, Sum
 from django.db.models.functions import Coalesce
 
 from .models import CiArtifact, CiBuildRun, CiWorkflow
 from .rollup import utc_date
+from .run_list import attach_sizes, run_queryset
 from .scope import Scope
 from .stats import bucket, in_scope, periods, type_label
 
@@ -140,59 +141,30 @@ def _attach_runs(regressions):
 
 def latest_runs(f: Scope, limit: int = 15) -> list[dict]:
     """The newest runs in the range, each with its artifact bytes (of the chosen types) and
-    the change against the previous run of the same workflow. Three queries whatever the size."""
-    runs = CiBuildRun.objects.filter(
-        created_date__gte=f.start_datetime, created_date__lt=f.end_datetime
-    )
-    runs = in_scope(runs, f)
-    previous = _runs_before(OuterRef("workflow_id"), OuterRef("number"))
-    runs = list(
-        runs.select_related("workflow", "product")
-        .annotate(previous_pk=Subquery(previous.values("pk")[:1]))
-        .order_by("-created_date", "-number")[:limit]
-    )
-    pks = {run.pk for run in runs} | {run.previous_pk for run in runs if run.previous_pk}
-    artifacts = CiArtifact.objects.filter(build_run_id__in=pks)
-    if f.file_types:
-        artifacts = artifacts.filter(file_type__in=f.file_types)
-    sums = {
-        row["build_run_id"]: row
-        for row in artifacts.values("build_run_id")
-        .annotate(count=Count("id"), bytes=Coalesce(Sum("file_size"), 0))
-        .order_by()
-    }
+    the change against its baseline (`baselines.py`). Two queries whatever the size."""
+    found = list(run_queryset(f)[:limit])
+    attach_sizes(found, f.file_types)
     result = []
-    for run in runs:
-        mine = sums.get(run.pk, {"count": 0, "bytes": 0})
-        before = sums.get(run.previous_pk) if run.previous_pk else None
-        if before is None and run.previous_pk:
-            before = {"count": 0, "bytes": 0}
-        if not run.is_finished:
-            before = None  # artifacts arrive as a run finishes: no change to show yet
-        delta = mine["bytes"] - before["bytes"] if before else None
+    for run in found:
+        # Artifacts arrive as a run finishes: until then there is no change to show.
+        compared = run.is_finished and run.baseline_pk is not None
         result.append(
             {
                 "run": run,
-                "count": mine["count"],
-                "bytes": mine["bytes"],
-                "previous_bytes": before["bytes"] if before else None,
-                "delta": delta,
-                "delta_ratio": delta / before["bytes"] if before and before["bytes"] else None,
+                "count": run.artifact_count,
+                "bytes": run.bytes,
+                "baseline": {"id": run.baseline_asc_id, "number": run.baseline_number}
+                if compared
+                else None,
+                "baseline_bytes": run.baseline_bytes if compared else None,
+                "delta": run.delta_bytes if compared else None,
+                "delta_ratio": run.delta_bytes / run.baseline_bytes
+                if compared and run.baseline_bytes
+                else None,
                 "finished": run.is_finished,
             }
         )
     return result
-
-
-def _runs_before(workflow_id, number):
-    """Runs of a workflow numbered below `number`, nearest first: the first is "the previous
-    run", against which a run's size change is shown."""
-    return CiBuildRun.objects.filter(workflow_id=workflow_id, number__lt=number).order_by("-number")
-
-
-def previous_run(run: CiBuildRun) -> CiBuildRun | None:
-    """The previous run of `run`'s workflow (None for a first run or one without workflow)."""
-    return _runs_before(run.workflow_id, run.number).first() if run.workflow_id else None
 
 
 def run_totals_by_type(build_run) -> list[dict]:

@@ -60,7 +60,7 @@ class TrendAndRegressionTests(TestCase):
 
 
 class LatestRunsTests(TestCase):
-    def test_each_run_is_compared_with_the_previous_run_of_its_workflow(self):
+    def test_each_run_is_compared_with_the_baseline_of_its_workflow(self):
         release = make_workflow(name="Release")
         ci = make_workflow(product=release.product, name="CI")
         day = datetime(2026, 11, 2, tzinfo=UTC)
@@ -70,10 +70,24 @@ class LatestRunsTests(TestCase):
         rows = latest_runs(filters(start="2026-11-01", end="2026-11-30"))
         self.assertEqual([row["run"].number for row in rows], [3, 2, 1])
         self.assertEqual(rows[0]["run"], newest)
-        self.assertEqual((rows[0]["bytes"], rows[0]["previous_bytes"]), (131, 101))
+        self.assertEqual((rows[0]["bytes"], rows[0]["baseline_bytes"]), (131, 101))
         self.assertEqual(rows[0]["delta"], 30)
+        self.assertEqual(rows[0]["baseline"]["number"], 1)
         self.assertIsNone(rows[1]["delta"])  # the first CI run has nothing to compare with
         self.assertIsNone(rows[2]["delta"])
+
+    def test_a_failed_or_canceled_run_is_never_the_baseline(self):
+        release = make_workflow()
+        day = datetime(2026, 11, 2, tzinfo=UTC)
+        run_with(release, 1, day, ARCHIVE=24_000)
+        for number, status in ((2, "CANCELED"), (3, "FAILED")):
+            run = run_with(release, number, day + timedelta(hours=number), ARCHIVE=23)
+            run.completion_status = status
+            run.save()
+        run_with(release, 4, day + timedelta(hours=5), ARCHIVE=25_000)
+        rows = latest_runs(filters(start="2026-11-01", end="2026-11-30"))
+        self.assertEqual((rows[0]["baseline"]["number"], rows[0]["delta"]), (1, 1000))
+        self.assertEqual(rows[1]["baseline"]["number"], 1)  # the failed #3 against #1 too
 
     def test_a_run_still_running_shows_no_change_yet(self):
         release = make_workflow()
