@@ -11,7 +11,7 @@ from statistics import median
 from django.db.models import Count, Sum
 from django.db.models.functions import Coalesce
 
-from .models import CiArtifact, CiBuildRun, CiWorkflow
+from .models import CiArtifact, CiBuildRun, CiWorkflow, workflow_label
 from .rollup import utc_date
 from .run_list import attach_sizes, run_queryset
 from .scope import Scope
@@ -75,9 +75,12 @@ def trend_and_regressions(f: Scope) -> dict:
     start = f.start_datetime
     regressions = []
     datasets = []
-    found = list(CiWorkflow.objects.filter(pk__in=by_workflow).values_list("pk", "name", "asc_id"))
-    names = {pk: name for pk, name, _ in found}
-    asc_ids = {pk: asc_id for pk, _, asc_id in found}
+    found = CiWorkflow.objects.filter(pk__in=by_workflow).values_list(
+        "pk", "asc_id", "product__name", "name"
+    )
+    asc_ids, names = {}, {}
+    for pk, asc_id, product, name in found:
+        asc_ids[pk], names[pk] = asc_id, workflow_label(product, name)
     for workflow_id, runs in by_workflow.items():
         sizes = [run["bytes"] for run in runs]
         baselines = find_regressions(sizes, f.regression_window, f.regression_threshold)

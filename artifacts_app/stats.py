@@ -208,7 +208,7 @@ def largest_artifacts(f: Scope, limit: int = 10) -> list[CiArtifact]:
     return list(
         artifact_queryset(f)
         .filter(file_size__isnull=False)
-        .select_related("build_run", "build_action", "workflow", "product")
+        .select_related("build_run", "build_action", "workflow__product", "product")
         .order_by("-file_size", "id")[:limit]
     )
 

@@ -23,7 +23,7 @@ class TrendAndRegressionTests(TestCase):
         trend = trend_and_regressions(filters(start="2026-11-02", end="2026-11-03"))
         self.assertEqual(trend["periods"], ["2026-11-02", "2026-11-03"])
         (line,) = trend["workflows"]
-        self.assertEqual(line["name"], "Release")
+        self.assertEqual(line["name"], "Demo App · Release")  # products share workflow names
         self.assertEqual(line["median"], [200 * MiB, None])
         self.assertEqual(line["max"], [300 * MiB, None])
 

@@ -147,7 +147,7 @@ class DashboardTests(PageTestCase):
         start = page.index('<script id="chart-data"')
         body = page[page.index(">", start) + 1 : page.index("</script>", start)]
         names = [w["name"] for w in json.loads(body)["trend"]["workflows"]]
-        self.assertEqual(names, ["</script><script>alert(1)</script>"])
+        self.assertEqual(names, ["Demo App · </script><script>alert(1)</script>"])
 
 
 class DrillDownTests(PageTestCase):
