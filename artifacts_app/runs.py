@@ -21,8 +21,8 @@ from .stats import bucket, in_scope, periods, type_label
 RUN_SUMS_LIMIT = 3000
 
 
-def _run_sums(f: Scope, file_type: str) -> tuple[list[dict], bool]:
-    """Bytes of `file_type` per build run, newest first, up to the end of the range.
+def _run_sums(f: Scope, file_types: tuple[str, ...]) -> tuple[list[dict], bool]:
+    """Bytes of `file_types` per build run, newest first, up to the end of the range.
 
     Summed in the database over the newest RUN_SUMS_LIMIT artifacts of that type (found by
     an index scan that stops there), so the GROUP BY reads a bounded slice however long the
@@ -30,7 +30,7 @@ def _run_sums(f: Scope, file_type: str) -> tuple[list[dict], bool]:
     Also says whether older artifacts were left out.
     """
     qs = CiArtifact.objects.filter(
-        file_type=file_type,
+        file_type__in=file_types,
         workflow__isnull=False,
         run_created_date__lt=f.end_datetime,
     )
@@ -63,10 +63,10 @@ def find_regressions(sizes: list[int], window: int, threshold: float) -> dict[in
 
 
 def trend_and_regressions(f: Scope) -> dict:
-    """Per-workflow median and max bytes of `f.trend_type` per period, and its regressions
+    """Per-workflow median and max bytes of `f.trend_types` per period, and its regressions
     (`find_regressions` over each workflow's runs, `f.regression_window` and
     `f.regression_threshold`)."""
-    rows, truncated = _run_sums(f, f.trend_type)
+    rows, truncated = _run_sums(f, f.trend_types)
     by_workflow: dict[int, list[dict]] = {}
     for row in reversed(rows):  # oldest first; a bounded list of per-run sums
         by_workflow.setdefault(row["workflow_id"], []).append(row)
@@ -118,8 +118,8 @@ def trend_and_regressions(f: Scope) -> dict:
     _attach_runs(regressions)
     regressions.sort(key=lambda r: r["created_date"], reverse=True)
     return {
-        "file_type": f.trend_type,
-        "label": type_label(f.trend_type),
+        "file_types": list(f.trend_types),
+        "label": " + ".join(type_label(file_type) for file_type in f.trend_types),
         "periods": labels,
         "workflows": datasets,
         "regressions": regressions,

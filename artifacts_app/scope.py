@@ -22,7 +22,8 @@ class Scope:
     product_pks: tuple[int, ...] = field(default=(), compare=False)
     workflow_pks: tuple[int, ...] = field(default=(), compare=False)
     page: int = 1
-    # The file type whose per-workflow trend and regressions the dashboard shows.
+    # The file type whose per-workflow trend and regressions are shown when no file type
+    # narrows the view (see `trend_types`).
     trend_type: str = FileType.ARCHIVE
     regression_threshold: float = 0.10
     regression_window: int = 5
@@ -45,6 +46,12 @@ class Scope:
     @property
     def days(self) -> int:
         return (self.end - self.start).days + 1
+
+    @property
+    def trend_types(self) -> tuple[str, ...]:
+        """The file types the trend and regressions add up: those the view is narrowed to,
+        else the one chosen for the trend (archives by default)."""
+        return self.file_types or (self.trend_type,)
 
     @property
     def narrowed(self) -> bool:

@@ -71,6 +71,7 @@ def dashboard(request):
             "share": share,
             "trend": trend,
         },
+        "type_choices": FileType.choices,
         **_queries(f),
     }
     return render(request, "artifacts/dashboard.html", context, status=400 if error else 200)
@@ -91,6 +92,7 @@ def workflow_detail(request, asc_id):
         "trend": trend,
         "runs": runs.latest_runs(f, limit=50),
         "chart_data": {"granularity": f.granularity, "trend": trend, "share": share},
+        "type_choices": FileType.choices,
         **_queries(f),
         **contents_views.workflow_context(workflow),
     }

@@ -27,6 +27,27 @@ class TrendAndRegressionTests(TestCase):
         self.assertEqual(line["median"], [200 * MiB, None])
         self.assertEqual(line["max"], [300 * MiB, None])
 
+    def test_the_trend_follows_the_file_type_filter(self):
+        for i, (archive, logs) in enumerate([(100, 10), (300, 30), (200, 50)]):
+            run_with(
+                self.workflow,
+                200 + i,
+                self.start + timedelta(hours=i),
+                ARCHIVE=archive,
+                LOG_BUNDLE=logs,
+            )
+        scope = filters(start="2026-11-02", end="2026-11-02")
+        self.assertEqual(trend_and_regressions(scope)["workflows"][0]["median"], [200])
+        logs = trend_and_regressions(
+            filters(start="2026-11-02", end="2026-11-02", file_type="LOG_BUNDLE")
+        )
+        self.assertEqual((logs["label"], logs["workflows"][0]["median"]), ("Log bundle", [30]))
+        # Without a file type filter, the type chosen for the trend.
+        chosen = trend_and_regressions(
+            filters(start="2026-11-02", end="2026-11-02", trend_type="LOG_BUNDLE")
+        )
+        self.assertEqual(chosen["workflows"][0]["max"], [50])
+
     def test_a_run_above_the_median_of_the_previous_runs_by_the_threshold_is_a_regression(self):
         runs = self.runs([100, 104, 96, 100, 102, 120, 110])
         trend = trend_and_regressions(
