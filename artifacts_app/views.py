@@ -17,7 +17,15 @@ from .baselines import baseline_for, destination_baseline_for
 from .contents import views as contents_views
 from .forms import GRANULARITIES, PRESET_DAYS, FilterForm, today_utc
 from .health import sync_health
-from .models import ArchivedArtifact, CiArtifact, CiBuildRun, CiProduct, CiWorkflow, FileType
+from .models import (
+    ArchivedArtifact,
+    CiArtifact,
+    CiBuildRun,
+    CiProduct,
+    CiWorkflow,
+    FileType,
+    workflow_label,
+)
 from .run_list import attach_sizes, run_json, run_queryset, run_sums
 
 API_PAGE_SIZE = 100
@@ -59,6 +67,7 @@ def dashboard(request):
         "trend": trend,
         "largest": stats.largest_artifacts(f),
         "runs": runs.latest_runs(f),
+        "foreign_workflows": _foreign_workflows(f),
         "archive": archive_summary(
             artifacts=stats.scoped_artifacts(f) if f.narrowed else None,
             total_artifacts=kpis["artifacts"],
@@ -299,9 +308,11 @@ def _queries(f):
 def _filter_options(f):
     """The choices of the dashboard's filter bar, as (value, label) pairs."""
     products = CiProduct.objects.order_by("name", "id").values_list("asc_id", "name")
-    workflows = CiWorkflow.objects.order_by("product__name", "name", "id")
-    if f.product_pks:
-        workflows = workflows.filter(product_id__in=f.product_pks)
+    # Every workflow, each tagged with its product: filters.js narrows the list as products
+    # are chosen (and the template hides the others for a page loaded with products chosen).
+    workflows = CiWorkflow.objects.order_by("product__name", "name", "id").values_list(
+        "asc_id", "name", "product__name", "product__asc_id"
+    )
     today = today_utc()
     presets = [
         {
@@ -315,13 +326,25 @@ def _filter_options(f):
     return {
         "products": list(products),
         "workflows": [
-            (asc_id, f"{product} · {name}")
-            for asc_id, name, product in workflows.values_list("asc_id", "name", "product__name")
+            (asc_id, workflow_label(product, name), product_id)
+            for asc_id, name, product, product_id in workflows
         ],
         "file_types": FileType.choices,
         "presets": presets,
         "custom": not any(p["selected"] for p in presets),
     }
+
+
+def _foreign_workflows(f):
+    """Workflows asked for that belong to none of the products asked for: they match nothing,
+    and the page says so instead of showing zeros."""
+    if not (f.product_pks and f.workflow_pks):
+        return []
+    return list(
+        CiWorkflow.objects.filter(pk__in=f.workflow_pks)
+        .exclude(product_id__in=f.product_pks)
+        .select_related("product")
+    )
 
 
 def _artifact_json(artifact):

@@ -111,10 +111,38 @@ class DashboardTests(PageTestCase):
             {**RANGE, "granularity": "month", "workflow": workflow.asc_id, "file_type": "ARCHIVE"},
         )
         self.assertContains(response, '<option value="month" selected>')
-        self.assertContains(response, f'<option value="{workflow.asc_id}" selected>')
+        self.assertContains(
+            response,
+            f'<option value="{workflow.asc_id}" data-product="{workflow.product.asc_id}" selected>',
+        )
         self.assertContains(response, '<option value="ARCHIVE" selected>')
         self.assertContains(response, 'value="2026-10-01"')
         self.assertContains(response, "file_type=ARCHIVE")  # the CSV link exports the same view
+
+    def test_the_workflow_list_narrows_to_the_chosen_product(self):
+        nimbus, ledger = make_product(name="Nimbus"), make_product(name="Ledger")
+        mine = make_workflow(product=nimbus, name="Nightly")
+        theirs = make_workflow(product=ledger, name="Nightly")
+        add_runs(mine, 1)
+        page = self.client.get(reverse("dashboard"), {**RANGE, "product": nimbus.asc_id})
+        self.assertContains(page, f'<option value="{mine.asc_id}" data-product="{nimbus.asc_id}">')
+        self.assertContains(
+            page, f'<option value="{theirs.asc_id}" data-product="{ledger.asc_id}" hidden disabled>'
+        )
+        self.assertNotContains(page, "Nothing can match")
+
+    def test_a_workflow_of_another_product_says_why_nothing_matches(self):
+        nimbus, ledger = make_product(name="Nimbus"), make_product(name="Ledger")
+        add_runs(make_workflow(product=nimbus, name="Nightly"), 1)
+        theirs = make_workflow(product=ledger, name="Nightly")
+        page = self.client.get(
+            reverse("dashboard"), {**RANGE, "product": nimbus.asc_id, "workflow": theirs.asc_id}
+        )
+        self.assertContains(page, "Nothing can match: Ledger · Nightly is a workflow of another")
+        # The select still reads the workflow asked for, not "All workflows".
+        self.assertContains(
+            page, f'<option value="{theirs.asc_id}" data-product="{ledger.asc_id}" selected>'
+        )
 
     def test_a_bad_parameter_is_named_and_the_default_view_shown(self):
         add_runs(make_workflow(), 1)

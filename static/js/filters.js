@@ -20,6 +20,21 @@
       if (preset) { preset.value = "custom"; }
     });
   });
+  // The workflow list shows the chosen product's workflows only; a workflow of another
+  // product would match nothing.
+  var product = form.querySelector("[name=product]");
+  var workflow = form.querySelector("[name=workflow]");
+  function narrowWorkflows() {
+    if (!product || !workflow) { return; }
+    Array.prototype.forEach.call(workflow.options, function (option) {
+      var owner = option.getAttribute("data-product");
+      var foreign = Boolean(product.value && owner && owner !== product.value);
+      option.hidden = foreign;
+      option.disabled = foreign;
+      if (foreign && option.selected) { workflow.value = ""; }
+    });
+  }
+  if (product) { product.addEventListener("change", narrowWorkflows); }
   // Nothing reloads until Apply: arrowing through a select with the keyboard must not
   // fetch a new page at every step.
   // Leave empty fields out of the URL so shared links stay short.
