@@ -55,8 +55,8 @@ class Scope:
 
     @property
     def narrowed(self) -> bool:
-        """Whether products, workflows or file types narrow the view."""
-        return bool(self.product_pks or self.workflow_pks or self.file_types)
+        """Whether products, workflows, file types or branches narrow the view."""
+        return bool(self.product_pks or self.workflow_pks or self.file_types or self.branches)
 
     def previous(self) -> "Scope":
         """The range of equal length just before this one, same other filters."""

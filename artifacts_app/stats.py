@@ -36,16 +36,22 @@ from .scope import Scope
 
 
 def in_scope(qs, f: Scope):
-    """`qs` narrowed to the products and workflows asked for (rows carry both ids)."""
+    """`qs` (artifacts or rollup rows, which carry both ids) narrowed to the products,
+    workflows and (artifacts only) branches asked for."""
     if f.product_pks:
         qs = qs.filter(product_id__in=f.product_pks)
     if f.workflow_pks:
         qs = qs.filter(workflow_id__in=f.workflow_pks)
+    if f.branches:
+        qs = qs.filter(build_run__source_ref_name__in=f.branches)
     return qs
 
 
 def _rolled(f: Scope, dated: bool):
     """The smallest rollup that answers for this scope."""
+    if f.branches:
+        # The rollup has no branches: `_pending` sums every artifact of the branches instead.
+        return ArtifactDailyTypeTotal.objects.none()
     if f.product_pks or f.workflow_pks:
         qs = ArtifactDailyTotal.objects.all()
     else:
@@ -57,13 +63,17 @@ def _rolled(f: Scope, dated: bool):
 
 def _pending(f: Scope, dated: bool):
     """Artifacts above the rollup's watermark, stored since the sync last refreshed it; None
-    when there are none, as once a pass has finished (one index lookup tells)."""
-    watermark = ArtifactRollupState.objects.filter(pk=1).values("last_artifact_id")
-    above = CiArtifact.objects.filter(id__gt=Coalesce(Subquery(watermark), Value(0)))
-    first = above.order_by("id").values_list("id", flat=True).first()
-    if first is None:
-        return None
-    qs = CiArtifact.objects.filter(id__gte=first)
+    when there are none, as once a pass has finished (one index lookup tells). With branches,
+    which the rollup cannot answer, every artifact of those branches."""
+    if f.branches:
+        qs = CiArtifact.objects.all()
+    else:
+        watermark = ArtifactRollupState.objects.filter(pk=1).values("last_artifact_id")
+        above = CiArtifact.objects.filter(id__gt=Coalesce(Subquery(watermark), Value(0)))
+        first = above.order_by("id").values_list("id", flat=True).first()
+        if first is None:
+            return None
+        qs = CiArtifact.objects.filter(id__gte=first)
     if dated:
         qs = qs.filter(run_created_date__gte=f.start_datetime, run_created_date__lt=f.end_datetime)
     return _of_types(in_scope(qs, f), f)

@@ -29,6 +29,7 @@ from .models import (
 from .run_list import attach_sizes, run_json, run_queryset, run_sums
 
 API_PAGE_SIZE = 100
+BRANCH_SUGGESTIONS = 200
 # Runs a commit search lists at most (a commit is built by a few workflows, a prefix may match
 # a few commits).
 FIND_LIMIT = 50
@@ -323,8 +324,19 @@ def _filter_options(f):
         }
         for days in PRESET_DAYS
     ]
+    # Branch and tag names built in the range, offered as the branch field's suggestions.
+    branches = (
+        CiBuildRun.objects.filter(
+            created_date__gte=f.start_datetime, created_date__lt=f.end_datetime
+        )
+        .exclude(source_ref_name="")
+        .values_list("source_ref_name", flat=True)
+        .distinct()
+        .order_by("source_ref_name")[:BRANCH_SUGGESTIONS]
+    )
     return {
         "products": list(products),
+        "branches": list(branches),
         "workflows": [
             (asc_id, workflow_label(product, name), product_id)
             for asc_id, name, product, product_id in workflows

@@ -25,6 +25,9 @@ from tests.factories import (
 TODAY = date(2026, 11, 30)
 
 
+BRANCHES = ["main", "develop", "v2.0.1", "main"]
+
+
 def build_history():
     """Two products, three workflows, six file types, runs across day, week and month edges."""
     apps = make_product(name="Nimbus"), make_product(name="Ledger")
@@ -47,7 +50,12 @@ def build_history():
     for i, moment in enumerate(moments):
         for j, workflow in enumerate(workflows):
             number += 1
-            run = make_build_run(workflow=workflow, number=number, created_date=moment)
+            run = make_build_run(
+                workflow=workflow,
+                number=number,
+                created_date=moment,
+                source_ref_name=BRANCHES[(i + 2 * j) % len(BRANCHES)],
+            )
             action = make_build_action(build_run=run)
             for k in range(1 + (i + j) % 3):
                 make_artifact(
@@ -74,10 +82,12 @@ def bucket(day, granularity):
     return day
 
 
-def brute_force(start, end, granularity="day", products=(), workflows=(), file_types=()):
+def brute_force(
+    start, end, granularity="day", products=(), workflows=(), file_types=(), branches=()
+):
     totals = {"count": 0, "bytes": 0}
     cells = defaultdict(lambda: {"count": 0, "bytes": 0})
-    for artifact in CiArtifact.objects.select_related("product", "workflow"):
+    for artifact in CiArtifact.objects.select_related("product", "workflow", "build_run"):
         day = artifact.run_created_date.astimezone(UTC).date()
         if not start <= day <= end:
             continue
@@ -86,6 +96,8 @@ def brute_force(start, end, granularity="day", products=(), workflows=(), file_t
         if workflows and artifact.workflow.asc_id not in workflows:
             continue
         if file_types and artifact.file_type not in file_types:
+            continue
+        if branches and artifact.build_run.source_ref_name not in branches:
             continue
         size = artifact.file_size or 0
         cell = cells[(bucket(day, granularity).isoformat(), artifact.file_type)]
@@ -150,6 +162,9 @@ class StatsEndpointTests(LoggedInTestCase):
             {"file_type": ["ARCHIVE", "LOG_BUNDLE"]},
             {"product": [product], "file_type": ["RESULT_BUNDLE"]},
             {"product": [p.asc_id for p in self.products], "workflow": [workflow]},
+            {"branch": ["main"]},
+            {"branch": ["develop", "v2.0.1"], "file_type": ["ARCHIVE", "LOG_BUNDLE"]},
+            {"branch": ["main"], "product": [product]},
         ]
         for params in cases:
             with self.subTest(**params):
@@ -163,6 +178,7 @@ class StatsEndpointTests(LoggedInTestCase):
                     products=params.get("product", ()),
                     workflows=params.get("workflow", ()),
                     file_types=params.get("file_type", ()),
+                    branches=params.get("branch", ()),
                 )
                 self.assertEqual(body, expected)
                 self.assertGreater(body["totals"]["count"], 0)
@@ -305,6 +321,21 @@ class ArtifactsEndpointTests(LoggedInTestCase):
         self.assertEqual(body["count"], expected.count())
         self.assertIsNone(body["next"])
         self.assertEqual([r["id"] for r in body["results"]], [a.asc_id for a in expected])
+
+    def test_the_branch_filter_keeps_the_artifacts_of_runs_on_those_branches(self):
+        params = {"start": "2026-08-01", "end": "2026-11-30", "branch": ["develop", "v2.0.1"]}
+        body = self.client.get(reverse("api-artifacts"), params).json()
+        expected = CiArtifact.objects.filter(
+            build_run__source_ref_name__in=params["branch"]
+        ).order_by("-run_created_date", "file_type", "id")
+        self.assertGreater(expected.count(), 0)
+        self.assertEqual([r["id"] for r in body["results"]], [a.asc_id for a in expected])
+        rows = list(
+            csv.DictReader(
+                io.StringIO(self.client.get(reverse("export-csv"), params).getvalue().decode())
+            )
+        )
+        self.assertEqual([row["id"] for row in rows], [a.asc_id for a in expected])
 
     def test_each_result_names_its_run_action_workflow_and_product(self):
         artifact = CiArtifact.objects.filter(file_size__isnull=False).first()

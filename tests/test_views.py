@@ -144,6 +144,17 @@ class DashboardTests(PageTestCase):
             page, f'<option value="{theirs.asc_id}" data-product="{ledger.asc_id}" selected>'
         )
 
+    def test_the_branch_filter_narrows_the_dashboard_and_keeps_its_value(self):
+        workflow = make_workflow(name="Release")
+        main, feature = add_runs(workflow, 2)
+        CiBuildRun.objects.filter(pk=feature.pk).update(source_ref_name="feature/x")
+        page = self.client.get(reverse("dashboard"), {**RANGE, "branch": "main"})
+        self.assertEqual(page.context["kpis"]["range_count"], 2)  # main's archive and logs
+        self.assertEqual([row["run"] for row in page.context["runs"]], [main])
+        self.assertContains(page, 'name="branch" list="f-branches" value="main"')
+        self.assertContains(page, '<option value="feature/x">')
+        self.assertContains(page, "branch=main")  # the CSV link exports the same view
+
     def test_a_bad_parameter_is_named_and_the_default_view_shown(self):
         add_runs(make_workflow(), 1)
         response = self.client.get(reverse("dashboard"), {"granularity": "fortnight"})
