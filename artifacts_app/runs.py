@@ -6,17 +6,22 @@ database, take a bounded number of those per-run sums, and compute medians over 
 list in Python; `find_regressions` is the rule itself, a function of a list of sizes.
 """
 
+from datetime import timedelta
 from statistics import median
 
-from django.db.models import Count, Sum
+from django.db.models import Count, Exists, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
 
-from .models import CiArtifact, CiBuildRun, CiWorkflow, workflow_label
+from .baselines import successful_runs
+from .models import CiArtifact, CiBuildRun, CiWorkflow, FileType, workflow_label
 from .rollup import utc_date
 from .run_list import attach_sizes, run_queryset
 from .scope import Scope
 from .stats import bucket, in_scope, periods, type_label
 
+# A workflow's main artifact: its archive, or its export when it makes no archive.
+MAIN_TYPES = (FileType.ARCHIVE, FileType.ARCHIVE_EXPORT)
+MAIN_COMPARE_DAYS = 30
 # How many artifacts the per-run sums of the trend and the regression check read at most.
 RUN_SUMS_LIMIT = 3000
 
@@ -182,3 +187,63 @@ def run_totals_by_type(build_run) -> list[dict]:
 
 def _median_or_none(values):
     return int(median(values)) if values else None
+
+
+def main_artifact_sizes(f: Scope, days: int = MAIN_COMPARE_DAYS) -> list[dict]:
+    """What a team asks first: each workflow's main artifact (its archive, or its export when
+    it makes no archive) in its newest successful run up to the end of the range, against the
+    newest successful run up to `days` before that end. Largest first; two queries."""
+    end = f.end_datetime
+    then = end - timedelta(days=days)
+
+    def newest_before(moment):
+        with_main = CiArtifact.objects.filter(build_run=OuterRef("pk"), file_type__in=MAIN_TYPES)
+        runs = successful_runs().filter(
+            Exists(with_main), workflow_id=OuterRef("pk"), created_date__lt=moment
+        )
+        if f.branches:
+            runs = runs.filter(source_ref_name__in=f.branches)
+        return Subquery(runs.order_by("-created_date", "-number").values("pk")[:1])
+
+    workflows = CiWorkflow.objects.select_related("product")
+    if f.product_pks:
+        workflows = workflows.filter(product_id__in=f.product_pks)
+    if f.workflow_pks:
+        workflows = workflows.filter(pk__in=f.workflow_pks)
+    workflows = list(
+        workflows.annotate(latest_pk=newest_before(end), earlier_pk=newest_before(then)).filter(
+            latest_pk__isnull=False
+        )
+    )
+    pks = {w.latest_pk for w in workflows} | {w.earlier_pk for w in workflows if w.earlier_pk}
+    runs: dict[int, dict] = {}
+    sizes: dict[tuple[int, str], int] = {}
+    for row in (
+        CiArtifact.objects.filter(build_run_id__in=pks, file_type__in=MAIN_TYPES)
+        .values("build_run_id", "build_run__asc_id", "build_run__number", "file_type")
+        .annotate(bytes=Coalesce(Sum("file_size"), 0))
+        .order_by()
+    ):
+        pk = row["build_run_id"]
+        runs[pk] = {"id": row["build_run__asc_id"], "number": row["build_run__number"]}
+        sizes[(pk, row["file_type"])] = row["bytes"]
+    result = []
+    for workflow in workflows:
+        main = next(t for t in MAIN_TYPES if (workflow.latest_pk, t) in sizes)
+        latest = sizes[(workflow.latest_pk, main)]
+        earlier = sizes.get((workflow.earlier_pk, main)) if workflow.earlier_pk else None
+        result.append(
+            {
+                "workflow": workflow,
+                "file_type": main,
+                "label": type_label(main),
+                "latest": {**runs[workflow.latest_pk], "bytes": latest},
+                "earlier": {**runs[workflow.earlier_pk], "bytes": earlier}
+                if earlier is not None
+                else None,
+                "delta": latest - earlier if earlier is not None else None,
+                "delta_ratio": (latest - earlier) / earlier if earlier else None,
+            }
+        )
+    result.sort(key=lambda row: (-row["latest"]["bytes"], str(row["workflow"])))
+    return result

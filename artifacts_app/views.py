@@ -68,6 +68,8 @@ def dashboard(request):
         "trend": trend,
         "largest": stats.largest_artifacts(f),
         "runs": runs.latest_runs(f),
+        "main_sizes": runs.main_artifact_sizes(f),
+        "main_days": runs.MAIN_COMPARE_DAYS,
         "foreign_workflows": _foreign_workflows(f),
         "archive": archive_summary(
             artifacts=stats.scoped_artifacts(f) if f.narrowed else None,
@@ -102,6 +104,8 @@ def workflow_detail(request, asc_id):
         "trend": trend,
         "runs": runs.latest_runs(f, limit=50),
         "chart_data": {"granularity": f.granularity, "trend": trend, "share": share},
+        "main_sizes": runs.main_artifact_sizes(f),
+        "main_days": runs.MAIN_COMPARE_DAYS,
         "type_choices": FileType.choices,
         **_queries(f),
         **contents_views.workflow_context(workflow),

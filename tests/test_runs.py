@@ -2,7 +2,12 @@ from datetime import UTC, datetime, timedelta
 
 from django.test import SimpleTestCase, TestCase
 
-from artifacts_app.runs import find_regressions, latest_runs, trend_and_regressions
+from artifacts_app.runs import (
+    find_regressions,
+    latest_runs,
+    main_artifact_sizes,
+    trend_and_regressions,
+)
 from tests.factories import make_workflow
 from tests.test_stats import MiB, filters, run_with
 
@@ -146,3 +151,29 @@ class RegressionRuleTests(SimpleTestCase):
     def test_the_window_slides_with_each_run(self):
         sizes = [100, 100, 200, 200, 200, 200]
         self.assertEqual(find_regressions(sizes, window=2, threshold=0.10), {2: 100, 3: 150})
+
+
+class MainArtifactSizeTests(TestCase):
+    def test_the_newest_successful_archive_against_the_newest_one_30_days_earlier(self):
+        release = make_workflow(name="Release")
+        end = datetime(2026, 11, 30, 12, tzinfo=UTC)
+        run_with(release, 1, end - timedelta(days=45), ARCHIVE=900)
+        before = run_with(release, 2, end - timedelta(days=31), ARCHIVE=1000, LOG_BUNDLE=7)
+        latest = run_with(release, 3, end - timedelta(days=2), ARCHIVE=1250)
+        failed = run_with(release, 4, end - timedelta(days=1), ARCHIVE=5)
+        failed.completion_status = "FAILED"
+        failed.save()
+        (row,) = main_artifact_sizes(filters(start="2026-11-01", end="2026-11-30"))
+        self.assertEqual(row["file_type"], "ARCHIVE")
+        self.assertEqual((row["latest"]["id"], row["latest"]["bytes"]), (latest.asc_id, 1250))
+        self.assertEqual((row["earlier"]["id"], row["earlier"]["bytes"]), (before.asc_id, 1000))
+        self.assertEqual((row["delta"], row["delta_ratio"]), (250, 0.25))
+
+    def test_a_workflow_without_archives_is_measured_by_its_export(self):
+        export = make_workflow(name="Export")
+        run_with(export, 1, datetime(2026, 11, 20, tzinfo=UTC), ARCHIVE_EXPORT=300)
+        make_workflow(name="Tests only")  # no archive or export: no row
+        (row,) = main_artifact_sizes(filters(start="2026-11-01", end="2026-11-30"))
+        self.assertEqual(
+            (row["label"], row["latest"]["bytes"], row["earlier"]), ("Archive export", 300, None)
+        )
