@@ -204,13 +204,28 @@ def periods(f: Scope) -> list[str]:
     current = first
     while current <= f.end:
         result.append(current.isoformat())
-        if f.granularity == "day":
-            current += timedelta(days=1)
-        elif f.granularity == "week":
-            current += timedelta(days=7)
-        else:
-            current = (current.replace(day=28) + timedelta(days=4)).replace(day=1)
+        current = _next_bucket(current, f.granularity)
     return result
+
+
+def partial_periods(f: Scope, today: date) -> list[str]:
+    """The buckets the range covers only in part: a week or month cut by the range's ends, or
+    still under way (it ends after `today`). Their totals are not comparable with full ones."""
+    result = []
+    for period in periods(f):
+        first = date.fromisoformat(period)
+        last = _next_bucket(first, f.granularity) - timedelta(days=1)
+        if first < f.start or last > f.end or last >= today:
+            result.append(period)
+    return result
+
+
+def _next_bucket(day: date, granularity: str) -> date:
+    if granularity == "day":
+        return day + timedelta(days=1)
+    if granularity == "week":
+        return day + timedelta(days=7)
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
 
 
 def largest_artifacts(f: Scope, limit: int = 10) -> list[CiArtifact]:

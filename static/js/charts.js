@@ -35,6 +35,37 @@
     return PALETTE[index % PALETTE.length];
   }
 
+  var MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
+    "Dec"];
+
+  // A bucket's first day as people name the bucket: "Dec 2025" for a month, else the date;
+  // a bucket the range covers only in part (or still under way) says so.
+  function periodName(iso, data) {
+    var name = iso;
+    if (data.granularity === "month") {
+      name = MONTHS[Number(iso.slice(5, 7)) - 1] + " " + iso.slice(0, 4);
+    } else if (data.granularity === "week") {
+      name = "week of " + iso;
+    }
+    return (data.partial || []).indexOf(iso) === -1 ? name : name + " (partial)";
+  }
+
+  // The x axis and tooltip titles of a chart over the data's periods.
+  function periodAxis(data, stacked) {
+    return {
+      stacked: stacked,
+      ticks: { callback: function (value) { return periodName(this.getLabelForValue(value), data); } }
+    };
+  }
+
+  function periodTitle(data) {
+    return function (items) { return items.length ? periodName(items[0].label, data) : ""; };
+  }
+
+  function isPartial(data, iso) {
+    return (data.partial || []).indexOf(iso) !== -1;
+  }
+
   function readData() {
     var node = document.getElementById("chart-data");
     return node ? JSON.parse(node.textContent) : null;
@@ -48,11 +79,12 @@
     };
   }
 
-  // "Archive: 250.0 MB" for a point of any chart whose y axis is bytes.
-  function bytesTooltip() {
-    return { callbacks: { label: function (ctx) {
-      return ctx.dataset.label + ": " + formatBytes(ctx.parsed.y);
-    } } };
+  // "Archive: 250.0 MB" for a point of any chart whose y axis is bytes, under its period.
+  function bytesTooltip(data) {
+    return { callbacks: {
+      title: periodTitle(data),
+      label: function (ctx) { return ctx.dataset.label + ": " + formatBytes(ctx.parsed.y); }
+    } };
   }
 
   function baseOptions() {
@@ -76,6 +108,10 @@
     typeColour: typeColour,
     lineColour: lineColour,
     readData: readData,
+    periodName: periodName,
+    periodAxis: periodAxis,
+    periodTitle: periodTitle,
+    isPartial: isPartial,
     bytesAxis: bytesAxis,
     bytesTooltip: bytesTooltip,
     baseOptions: baseOptions,

@@ -18,10 +18,14 @@
           values[index[row.period]] = row[field];
         }
       });
+      var colour = AC.typeColour(fileType, i);
       return {
         label: (data.type_labels && data.type_labels[fileType]) || fileType || "(none)",
         data: values,
-        backgroundColor: AC.typeColour(fileType, i),
+        // A partial period is drawn faded: its lower total is not a dip.
+        backgroundColor: data.periods.map(function (period) {
+          return AC.isPartial(data, period) ? colour + "59" : colour;
+        }),
         stack: "types"
       };
     });
@@ -29,8 +33,8 @@
 
   function draw(data) {
     var bytesOptions = AC.baseOptions();
-    bytesOptions.scales = { x: { stacked: true }, y: AC.bytesAxis(true) };
-    bytesOptions.plugins = { tooltip: AC.bytesTooltip() };
+    bytesOptions.scales = { x: AC.periodAxis(data, true), y: AC.bytesAxis(true) };
+    bytesOptions.plugins = { tooltip: AC.bytesTooltip(data) };
     AC.create("chart-bytes", {
       type: "bar",
       data: { labels: data.periods, datasets: byType(data, "bytes") },
@@ -38,7 +42,8 @@
     });
 
     var countOptions = AC.baseOptions();
-    countOptions.scales = { x: { stacked: true }, y: { stacked: true, beginAtZero: true } };
+    countOptions.scales = { x: AC.periodAxis(data, true), y: { stacked: true, beginAtZero: true } };
+    countOptions.plugins = { tooltip: { callbacks: { title: AC.periodTitle(data) } } };
     AC.create("chart-count", {
       type: "bar",
       data: { labels: data.periods, datasets: byType(data, "count") },

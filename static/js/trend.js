@@ -4,7 +4,8 @@
   "use strict";
   var AC = window.ArtifactCharts;
 
-  function draw(canvasId, trend, showMax) {
+  function draw(canvasId, data, showMax) {
+    var trend = data.trend;
     if (!trend || !trend.workflows.length) { return null; }
     var datasets = [];
     trend.workflows.forEach(function (workflow, i) {
@@ -33,25 +34,29 @@
       });
     });
     if (trend.regressions.length) {
+      // A shape and colours no workflow line uses (a yellow triangle outlined in black), so
+      // a regression stands out without telling colours apart.
       datasets.push({
         type: "line",
-        label: "Regressions",
+        label: "▲ Regression",
         data: trend.regressions.map(function (r) { return { x: r.period, y: r.bytes }; }),
         showLine: false,
         pointStyle: "triangle",
-        pointRadius: 7,
-        borderColor: "#b3261e",
-        backgroundColor: "#b3261e"
+        pointRadius: 8,
+        pointHoverRadius: 10,
+        borderWidth: 2,
+        borderColor: "#1d1f23",
+        backgroundColor: "#ffd21f"
       });
     }
     var options = AC.baseOptions();
-    options.scales = { y: AC.bytesAxis(false) };
+    options.scales = { x: AC.periodAxis(data, false), y: AC.bytesAxis(false) };
     options.plugins = {
       // The dashed "largest" lines are toggled from the workflow page only.
       legend: { labels: { filter: function (item) {
         return showMax || !/ \(largest\)$/.test(item.text);
       } } },
-      tooltip: AC.bytesTooltip()
+      tooltip: AC.bytesTooltip(data)
     };
     return AC.create(canvasId, {
       type: "line",
@@ -62,5 +67,5 @@
 
   var canvas = document.getElementById("chart-trend");
   var data = AC.readData();
-  if (canvas && data) { draw(canvas.id, data.trend, canvas.hasAttribute("data-show-max")); }
+  if (canvas && data) { draw(canvas.id, data, canvas.hasAttribute("data-show-max")); }
 })();
