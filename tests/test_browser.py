@@ -6,19 +6,22 @@ sync pass, then the pages served by a live server.
 
 import json
 import os
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.db.models import Sum
 
 from artifacts_app import rollup
 from artifacts_app.asc.simulator import run_in_thread
 from artifacts_app.asc.simulator.dataset import HOSTILE_NAMES
-from artifacts_app.models import CiWorkflow
+from artifacts_app.baselines import baseline_for
+from artifacts_app.models import CiArtifact, CiBuildRun, CiProduct, CiWorkflow
 from artifacts_app.sync import sync
+from artifacts_app.templatetags.sizes import signed_bytes
 from artifacts_app.units import format_bytes
 from tests.simulator_fixtures import SIM_ISSUER_ID, SIM_KEY_ID
 from tests.sync_helpers import fast_client
@@ -222,3 +225,149 @@ def test_hostile_names_from_the_api_show_as_text(page, live_server):
     page.wait_for_load_state()
     assert page.get_by_role("heading", level=1).text_content().startswith("Build run #")
     assert page.problems == []
+
+
+# --- Figures a team can trust ----------------------------------------------------------------
+
+LEGEND = """(id) => Chart.getChart(id).legend.legendItems.map((item) => item.text)"""
+X_TICKS = """(id) => Chart.getChart(id).scales.x.ticks.map((t) => t.label)"""
+OVERFLOW = """() => ({
+  page: document.documentElement.scrollWidth,
+  tables: Array.from(document.querySelectorAll(".table-wrap"))
+    .filter((w) => w.scrollWidth > w.clientWidth + 1).length,
+})"""
+
+
+RESULTS_FIT = """() => {
+  const results = document.querySelector(".results");
+  return results.scrollWidth <= results.clientWidth;
+}"""
+SIZE_WRAPPING = """() => [...document.querySelectorAll("td.field-size")]
+  .map((td) => getComputedStyle(td).whiteSpace)"""
+
+
+def shoot(page, name):
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def test_the_trend_legend_names_each_workflow_once_with_its_product(page):
+    legend = [text for text in page.evaluate(LEGEND, "chart-trend") if "(median)" in text]
+    assert len(legend) == len(set(legend)) > 1
+    expected = {
+        f"{w.product.name} · {w.name} (median)"
+        for w in CiWorkflow.objects.filter(
+            artifacts__file_type="ARCHIVE",
+            artifacts__run_created_date__gte=datetime.fromisoformat(
+                chart_data(page)["trend"]["periods"][0] + "T00:00:00+00:00"
+            ),
+        )
+        .select_related("product")
+        .distinct()
+    }
+    assert set(legend) == expected
+    shoot(page, "trust-dashboard")
+    assert page.problems == []
+
+
+def test_the_file_type_filter_changes_the_trend_and_its_numbers(page):
+    assert page.get_by_label("Trend of").input_value() == "ARCHIVE"  # no type filter yet
+    page.get_by_label("File type", exact=True).select_option("LOG_BUNDLE")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Apply").click()
+    trend = chart_data(page)["trend"]
+    assert trend["file_types"] == ["LOG_BUNDLE"]
+    assert page.get_by_role("heading", name="Log bundle size per workflow").is_visible()
+    assert page.get_by_label("Trend of").count() == 0  # the filter decides: no second selector
+    # Each workflow's largest log bundle of the range, as the database adds it up per run.
+    for line in trend["workflows"]:
+        sizes = (
+            CiArtifact.objects.filter(workflow__asc_id=line["workflow"], file_type="LOG_BUNDLE")
+            .filter(run_created_date__date__gte=trend["periods"][0])
+            .values("build_run")
+            .annotate(total=Sum("file_size"))
+            .values_list("total", flat=True)
+        )
+        assert max(value for value in line["max"] if value is not None) == max(sizes)
+    assert page.problems == []
+
+
+def test_the_workflow_list_narrows_to_the_chosen_product(page):
+    product = CiProduct.objects.order_by("name").first()
+    page.get_by_label("Product", exact=True).select_option(product.asc_id)
+    offered = page.locator("#f-workflow option:not([hidden])[value]:not([value=''])")
+    assert sorted(offered.all_text_contents()) == sorted(
+        f"{product.name} · {w.name}" for w in product.workflows.all()
+    )
+    with page.expect_navigation():
+        page.get_by_role("button", name="Apply").click()
+    assert parse_qs(urlparse(page.url).query)["product"] == [product.asc_id]
+    assert page.problems == []
+
+
+def test_a_run_page_shows_its_change_against_its_baseline(page, live_server):
+    # A finished run whose previous run becomes a canceled one: the change must skip over it.
+    run, previous = next(
+        (run, previous)
+        for run in CiBuildRun.objects.filter(execution_progress="COMPLETE").order_by("-number")
+        for previous in [baseline_for(run)]
+        if previous is not None and baseline_for(previous) is not None and run.artifacts.exists()
+    )
+    CiBuildRun.objects.filter(pk=previous.pk).update(completion_status="CANCELED")
+    baseline = baseline_for(run)
+    assert baseline is not None and baseline.number < previous.number
+    size = CiArtifact.objects.filter(build_run=run).aggregate(total=Sum("file_size"))["total"]
+    base = CiArtifact.objects.filter(build_run=baseline).aggregate(total=Sum("file_size"))["total"]
+    page.goto(f"{live_server.url}/runs/{run.asc_id}/")
+    change = page.locator(".change").first.text_content()
+    assert f"vs #{baseline.number}" in change
+    assert signed_bytes(size - (base or 0)) in change
+    shoot(page, "trust-run")
+    assert page.problems == []
+
+
+def test_no_sideways_scrolling_at_390_pixels(page, live_server):
+    page.set_viewport_size({"width": 390, "height": 844})
+    run = CiBuildRun.objects.filter(artifacts__isnull=False).first()
+    for path, name in (("/", "trust-dashboard-390"), (f"/runs/{run.asc_id}/", "trust-run-390")):
+        page.goto(f"{live_server.url}{path}")
+        assert page.evaluate(OVERFLOW) == {"page": 390, "tables": 0}, path
+        shoot(page, name)
+    assert page.problems == []
+
+
+def test_months_read_as_names_and_partial_periods_say_so(page, live_server):
+    page.goto(f"{live_server.url}/?granularity=month")
+    ticks = page.evaluate(X_TICKS, "chart-bytes")
+    periods = [date.fromisoformat(p) for p in chart_data(page)["periods"]]
+    start = date.fromisoformat(page.get_by_label("From", exact=True).input_value())
+    cut = " (partial)" if start.day != 1 else ""  # the range starts within its first month
+    assert ticks[0] == f"{periods[0]:%b %Y}{cut}"
+    assert ticks[1:-1] == [f"{p:%b %Y}" for p in periods[1:-1]]
+    assert ticks[-1] == f"{periods[-1]:%b %Y} (partial)"  # the month under way
+    shoot(page, "trust-months")
+    assert page.problems == []
+
+
+def test_a_missing_page_is_the_sites_own_404(page, live_server):
+    response = page.goto(f"{live_server.url}/runs/no-such-run/")
+    assert response.status == 404
+    assert page.get_by_role("heading", level=1).text_content() == "Page not found"
+    assert page.evaluate("getComputedStyle(document.querySelector('.card')).borderRadius") == "8px"
+    shoot(page, "trust-404")
+    page.get_by_role("link", name="Back to the dashboard").click()
+    page.wait_for_url(f"{live_server.url}/")
+
+
+def test_admin_lists_fit_at_1440_pixels_and_the_favicon_is_found(page, live_server):
+    User.objects.filter(username="dana").update(is_staff=True, is_superuser=True)
+    missing = []
+    page.on("response", lambda r: missing.append(r.url) if r.status == 404 else None)
+    page.set_viewport_size({"width": 1440, "height": 900})
+    for model in ("ciartifact", "cibuildrun", "syncrun"):
+        page.goto(f"{live_server.url}/admin/artifacts_app/{model}/")
+        assert page.evaluate(RESULTS_FIT), model
+    page.goto(f"{live_server.url}/admin/artifacts_app/ciartifact/")
+    assert set(page.evaluate(SIZE_WRAPPING)) == {"nowrap"}  # "533.1 MB" on one line
+    shoot(page, "trust-admin-1440")
+    assert missing == []
