@@ -11,6 +11,7 @@ from django.db.models.functions import Coalesce
 from .baselines import with_baselines
 from .models import CiArtifact, CiBuildRun
 from .scope import Scope
+from .stats import in_scope
 
 
 def run_queryset(f: Scope):
@@ -18,12 +19,7 @@ def run_queryset(f: Scope):
     runs = CiBuildRun.objects.all()
     if not f.commit_all_time:
         runs = runs.filter(created_date__gte=f.start_datetime, created_date__lt=f.end_datetime)
-    if f.product_pks:
-        runs = runs.filter(product_id__in=f.product_pks)
-    if f.workflow_pks:
-        runs = runs.filter(workflow_id__in=f.workflow_pks)
-    if f.branches:
-        runs = runs.filter(source_ref_name__in=f.branches)
+    runs = in_scope(runs, f)
     if f.commit:
         runs = runs.filter(source_commit_sha__istartswith=f.commit)
     runs = runs.select_related("workflow__product", "product")

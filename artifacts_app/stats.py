@@ -26,6 +26,7 @@ from .models import (
     ArtifactDailyTypeTotal,
     ArtifactRollupState,
     CiArtifact,
+    CiBuildRun,
     FileType,
     enum_label,
 )
@@ -36,14 +37,15 @@ from .scope import Scope
 
 
 def in_scope(qs, f: Scope):
-    """`qs` (artifacts or rollup rows, which carry both ids) narrowed to the products,
-    workflows and (artifacts only) branches asked for."""
+    """`qs` (artifacts, runs or rollup rows: all carry both ids) narrowed to the products,
+    workflows and (artifacts and runs only) branches asked for."""
     if f.product_pks:
         qs = qs.filter(product_id__in=f.product_pks)
     if f.workflow_pks:
         qs = qs.filter(workflow_id__in=f.workflow_pks)
     if f.branches:
-        qs = qs.filter(build_run__source_ref_name__in=f.branches)
+        branch = "source_ref_name" if qs.model is CiBuildRun else "build_run__source_ref_name"
+        qs = qs.filter(**{f"{branch}__in": f.branches})
     return qs
 
 

@@ -242,6 +242,8 @@ RESULTS_FIT = """() => {
   const results = document.querySelector(".results");
   return results.scrollWidth <= results.clientWidth;
 }"""
+DATE_WRAPPING = """() => [...document.querySelectorAll(".kpis .date")]
+  .map((span) => getComputedStyle(span).whiteSpace)"""
 SIZE_WRAPPING = """() => [...document.querySelectorAll("td.field-size")]
   .map((td) => getComputedStyle(td).whiteSpace)"""
 
@@ -266,6 +268,10 @@ def test_the_trend_legend_names_each_workflow_once_with_its_product(page):
         .distinct()
     }
     assert set(legend) == expected
+    # The KPI cards share one top edge, and their dates do not break inside.
+    tops = page.evaluate("[...document.querySelectorAll('.kpis > .card')].map((c) => c.offsetTop)")
+    assert len(set(tops)) == 1
+    assert page.evaluate(DATE_WRAPPING) == ["nowrap", "nowrap"]
     shoot(page, "trust-dashboard")
     assert page.problems == []
 

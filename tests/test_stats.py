@@ -70,6 +70,22 @@ class PeriodTests(TestCase):
         self.assertEqual(stats.periods(f), ["2026-11-01", "2026-12-01", "2027-01-01", "2027-02-01"])
 
 
+class PartialPeriodTests(TestCase):
+    def test_weeks_cut_by_the_range_or_still_under_way_are_partial(self):
+        # Wednesday 4 November to Tuesday 24 November; "today" is Monday 23 November.
+        scope = filters(start="2026-11-04", end="2026-11-24", granularity="week")
+        partial = stats.partial_periods(scope, today=date(2026, 11, 23))
+        self.assertEqual(partial, ["2026-11-02", "2026-11-23"])
+
+    def test_whole_months_of_the_past_are_not_partial(self):
+        scope = filters(start="2026-09-01", end="2026-10-31", granularity="month")
+        self.assertEqual(stats.partial_periods(scope, today=date(2026, 11, 30)), [])
+
+    def test_today_is_a_partial_day(self):
+        scope = filters(start="2026-11-28", end="2026-11-30")
+        self.assertEqual(stats.partial_periods(scope, today=date(2026, 11, 30)), ["2026-11-30"])
+
+
 class LargestArtifactsTests(TestCase):
     def test_largest_artifacts_in_the_range_come_first(self):
         workflow = make_workflow()
