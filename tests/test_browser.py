@@ -242,6 +242,8 @@ RESULTS_FIT = """() => {
   const results = document.querySelector(".results");
   return results.scrollWidth <= results.clientWidth;
 }"""
+CARD_WIDTHS = """() => [...document.querySelectorAll(".charts > .card")]
+  .map((card) => Math.round(card.getBoundingClientRect().width))"""
 DATE_WRAPPING = """() => [...document.querySelectorAll(".kpis .date")]
   .map((span) => getComputedStyle(span).whiteSpace)"""
 SIZE_WRAPPING = """() => [...document.querySelectorAll("td.field-size")]
@@ -329,6 +331,14 @@ def test_a_run_page_shows_its_change_against_its_baseline(page, live_server):
     assert f"vs #{baseline.number}" in change
     assert signed_bytes(size - (base or 0)) in change
     shoot(page, "trust-run")
+    assert page.problems == []
+
+
+def test_the_workflow_page_fills_its_rows(page, live_server):
+    workflow = CiWorkflow.objects.filter(artifacts__file_type="ARCHIVE").first()
+    page.goto(f"{live_server.url}/workflows/{workflow.asc_id}/")
+    widths = page.evaluate(CARD_WIDTHS)
+    assert len(widths) >= 2 and len(set(widths)) == 1  # no card beside an empty half row
     assert page.problems == []
 
 
