@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from . import views
+from . import token_views, views
 from .contents import views as contents_views
 
 
@@ -23,6 +23,8 @@ urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("workflows/<asc_id:asc_id>/", views.workflow_detail, name="workflow"),
     path("runs/", views.find_runs, name="runs"),
+    path("account/tokens/", token_views.my_tokens, name="my-tokens"),
+    path("account/tokens/<int:pk>/revoke", token_views.revoke_my_token, name="revoke-my-token"),
     path("runs/<asc_id:asc_id>/", views.run_detail, name="run"),
     path("artifacts/<asc_id:asc_id>/download", views.archived_file, name="archived-file"),
     path("api/v1/stats", views.api_stats, name="api-stats"),
