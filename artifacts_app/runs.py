@@ -203,7 +203,8 @@ def main_artifact_sizes(f: Scope, days: int = MAIN_COMPARE_DAYS) -> list[dict]:
         )
         if f.branches:
             runs = runs.filter(source_ref_name__in=f.branches)
-        return Subquery(runs.order_by("-created_date", "-number").values("pk")[:1])
+        # Newest by number: the walk down `run_workflow_number_idx` stops at the first match.
+        return Subquery(runs.order_by("-number").values("pk")[:1])
 
     workflows = CiWorkflow.objects.select_related("product")
     if f.product_pks:

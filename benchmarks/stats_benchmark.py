@@ -9,6 +9,9 @@ daily /api/v1/stats request and of the dashboard page for the same range, throug
 full request stack (middleware, session, login). For comparison it also times the plain
 GROUP BY over the artifacts table that the rollup replaces.
 
+Also times /api/v1/runs (sizes and baselines, first and 50th page) and a branch-filtered
+/api/v1/stats, which the rollup cannot answer.
+
 Options: --artifacts N (default 1,000,000), --requests N (default 60), --keep (keep the
 scratch database for another look).
 """
@@ -109,6 +112,12 @@ def run(options, vendor):
         options.requests,
     )
     print(f"  GET /api/v1/stats one year, filtered:   {fmt(api_filtered)}")
+    branch = time_it(lambda: get(client, f"/api/v1/stats?{query}&branch=main"), 5)
+    print(f"  GET /api/v1/stats one year, branch=main (no rollup): {fmt(branch)}")
+    runs_first = time_it(lambda: get(client, f"/api/v1/runs?{query}"), options.requests)
+    print(f"  GET /api/v1/runs one year, first page:  {fmt(runs_first)}")
+    runs_deep = time_it(lambda: get(client, f"/api/v1/runs?{query}&page=50"), options.requests)
+    print(f"  GET /api/v1/runs one year, page 50:     {fmt(runs_deep)}")
     page = time_it(lambda: get(client, f"/?{query}"), max(10, options.requests // 3))
     print(f"  GET / (dashboard) one year, daily:      {fmt(page)}")
     page_90 = time_it(lambda: get(client, "/"), max(10, options.requests // 3))
@@ -120,6 +129,7 @@ def run(options, vendor):
         (stats, "share_by_type"),
         (runs, "trend_and_regressions"),
         (runs, "latest_runs"),
+        (runs, "main_artifact_sizes"),
         (stats, "largest_artifacts"),
     ):
         work = getattr(module, name)
@@ -155,7 +165,9 @@ def load(total, today):
                 number=n + 1,
                 created_date=first + step * n,
                 execution_progress="COMPLETE",
-                completion_status="SUCCEEDED",
+                # Every seventh run failed: baselines have to reach past it.
+                completion_status="FAILED" if n % 7 == 3 else "SUCCEEDED",
+                source_ref_name="main" if n % 4 else "feature/bench",
             )
             for n in range(offset, offset + count)
         )
