@@ -1,6 +1,11 @@
 from django.test import TestCase
 
-from artifacts_app.baselines import baseline_for, destination_baseline_for, with_baselines
+from artifacts_app.baselines import (
+    baseline_for,
+    destination_baseline_for,
+    with_baseline_ids,
+    with_baselines,
+)
 from artifacts_app.models import CiBuildRun
 from tests.factories import make_build_run, make_workflow
 
@@ -48,6 +53,9 @@ class BaselineTests(TestCase):
         }
         self.assertEqual(found, expected)
         self.assertEqual(found, {1: None, 2: 1, 3: 1, 4: 3, 5: 3})
+        ids = dict(with_baseline_ids(CiBuildRun.objects.all()).values_list("number", "baseline_id"))
+        numbers = dict(CiBuildRun.objects.values_list("pk", "number"))
+        self.assertEqual({n: numbers.get(pk) for n, pk in ids.items()}, expected)
 
 
 class DestinationBaselineTests(TestCase):
