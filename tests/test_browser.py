@@ -242,6 +242,14 @@ RESULTS_FIT = """() => {
   const results = document.querySelector(".results");
   return results.scrollWidth <= results.clientWidth;
 }"""
+TREND_MARKS = """() => {
+  const sets = Chart.getChart("chart-trend").data.datasets;
+  const marker = sets.find((d) => d.pointStyle === "triangle");
+  return [
+    { pointStyle: marker.pointStyle, label: marker.label, colour: marker.backgroundColor },
+    sets.filter((d) => d !== marker).map((d) => d.borderColor),
+  ];
+}"""
 CARD_WIDTHS = """() => [...document.querySelectorAll(".charts > .card")]
   .map((card) => Math.round(card.getBoundingClientRect().width))"""
 DATE_WRAPPING = """() => [...document.querySelectorAll(".kpis .date")]
@@ -362,6 +370,27 @@ def test_months_read_as_names_and_partial_periods_say_so(page, live_server):
     assert ticks[1:-1] == [f"{p:%b %Y}" for p in periods[1:-1]]
     assert ticks[-1] == f"{periods[-1]:%b %Y} (partial)"  # the month under way
     shoot(page, "trust-months")
+    assert page.problems == []
+
+
+def test_a_regression_is_marked_by_shape_and_a_colour_no_line_uses(page, live_server):
+    # Make the newest archive of a workflow with a few runs before it ten times bigger.
+    artifact = next(
+        a
+        for a in CiArtifact.objects.filter(file_type="ARCHIVE").order_by("-run_created_date")
+        if CiArtifact.objects.filter(
+            workflow=a.workflow, file_type="ARCHIVE", run_created_date__lt=a.run_created_date
+        ).count()
+        >= 5
+    )
+    CiArtifact.objects.filter(pk=artifact.pk).update(file_size=artifact.file_size * 10)
+    page.goto(f"{live_server.url}/")
+    marker, lines = page.evaluate(TREND_MARKS)
+    assert marker["pointStyle"] == "triangle" and marker["label"].startswith("▲")
+    assert marker["colour"] not in lines
+    assert artifact.build_run.asc_id in [
+        r["build_run"] for r in chart_data(page)["trend"]["regressions"]
+    ]
     assert page.problems == []
 
 
