@@ -72,6 +72,28 @@ class FirstSyncTests:
         assert run.created > len(upstream_artifacts(simulator.dataset))
         assert run.api_calls == simulator.stats.api_requests
 
+    def test_pull_request_runs_keep_their_pull_request_and_destination(self, settled, asc_tokens):
+        sync(client=fast_client(settled, asc_tokens), reserve=0)
+
+        upstream = [run for run in settled.dataset.runs.values() if run.pull_request is not None]
+        assert upstream, "the simulated account has pull-request runs"
+        stored = {
+            run.asc_id: run
+            for run in CiBuildRun.objects.filter(asc_id__in=[run.id for run in upstream])
+        }
+        for run in upstream:
+            mine = stored[run.id]
+            assert mine.is_pull_request_build
+            assert (mine.pull_request_number, mine.pull_request_url) == (
+                run.pull_request.number,
+                run.pull_request.web_url,
+            )
+            assert mine.pull_request_title == run.pull_request.title
+            assert mine.destination_branch_name == run.destination_ref.name
+        assert not CiBuildRun.objects.filter(is_pull_request_build=False).exclude(
+            pull_request_number=None
+        )
+
     def test_first_sync_makes_the_fewest_calls_the_api_allows(self, settled, asc_tokens):
         sync(client=fast_client(settled, asc_tokens), reserve=0)
 
