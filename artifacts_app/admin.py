@@ -172,4 +172,7 @@ class ArchivedArtifactAdmin(ReadOnlyAdmin):
         return format_bytes(obj.size)
 
 
+# Budgets and webhooks register their own admin classes.
+from .budgets import admin as budgets_admin  # noqa: E402,F401
 from .contents import admin as contents_admin  # noqa: E402, F401  (registers its model)
+from .webhooks import admin as webhooks_admin  # noqa: E402,F401

@@ -457,4 +457,8 @@ class ArchivedArtifact(models.Model):
         return f"{self.artifact_id} {self.status}"
 
 
+# The webhook queue and the size budgets keep their models beside their code; importing them
+# here registers them with the app.
+from .budgets.models import BudgetCheck, BudgetViolation, SizeBudget  # noqa: E402,F401
 from .contents.models import ArtifactComponent, ArtifactContents  # noqa: E402, F401
+from .webhooks.models import QueuedRun, WebhookDelivery  # noqa: E402,F401
