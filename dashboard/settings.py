@@ -210,7 +210,15 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # The webhook's secret is in its URL, which Django logs with every 4xx: keep it out.
+    "filters": {"webhook_token": {"()": "artifacts_app.webhooks.logs.RedactWebhookToken"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["webhook_token"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
     # At DEBUG urllib3 logs whole URLs, and a download URL's query is its signature.
     "loggers": {"urllib3": {"level": "INFO"}},
