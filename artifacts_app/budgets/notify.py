@@ -135,11 +135,14 @@ def message(violation: BudgetViolation) -> tuple[str, str]:
 
 
 def mask(url: str) -> str:
-    """The URL as Apprise prints it in privacy mode: service and host, secrets elided."""
+    """Service and host only, as Apprise prints them in privacy mode; paths (which hold the
+    tokens of webhook-style services) and queries are elided."""
     plugin = apprise.Apprise.instantiate(url)
     if plugin is None:
         return url.partition("://")[0] + "://…"
-    return plugin.url(privacy=True).partition("?")[0]
+    scheme, _, rest = plugin.url(privacy=True).partition("?")[0].partition("://")
+    host, slash, path = rest.partition("/")
+    return f"{scheme}://{host}" + ("/…" if path.strip("/") else "")
 
 
 def fingerprint(url: str) -> str:

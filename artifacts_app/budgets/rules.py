@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 
 import apprise
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 
 from ..models import CiArtifact, CiProduct, CiWorkflow, FileType
 from ..units import format_bytes
@@ -46,7 +46,8 @@ def add_budget(
     check_scope(product, workflow)
     budget.notify_urls = check_urls(notify)
     try:
-        budget.save()
+        with transaction.atomic():
+            budget.save()
     except IntegrityError:
         raise BudgetError(f"a budget named {budget.name!r} exists: remove it first") from None
     return budget
