@@ -10,7 +10,7 @@ from artifacts_app.budgets.notify import deliver_due
 from artifacts_app.budgets.rules import add_budget
 
 from .factories import make_artifact, make_build_action, make_build_run, make_workflow
-from .notify_helpers import Receiver
+from .http_receiver import Receiver
 
 MB = 1_000_000
 

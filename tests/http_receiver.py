@@ -1,4 +1,4 @@
-"""A real HTTP server on loopback that records what Apprise's json:// sends it."""
+"""A real HTTP server on loopback that records the JSON bodies POSTed to it (alerts, webhooks)."""
 
 from __future__ import annotations
 
