@@ -268,6 +268,34 @@ class SyncPass:
             writer.save_state(sync_state, backfill_next_url="")
             self.backfill(product)
 
+    def one_run(self, run_id: str) -> None:
+        """One build run by id with its actions and artifacts: a run a webhook announced.
+
+        Costs the run, its actions and one call per newly completed action (nothing for a run
+        stored as complete already); a product or workflow not stored yet costs one call more.
+        A run the API does not know raises NotFoundError, after marking a stored one gone;
+        another worker holding the product's lease raises LockBusy."""
+        row = CiBuildRun.objects.filter(asc_id=run_id).first()
+        if row is not None and row.execution_progress == COMPLETE and not row.gone_upstream_at:
+            return  # nothing about it can change any more
+        self.before_call()
+        try:
+            run = self.client.build_run(run_id)
+        except NotFoundError:
+            self.writer.mark_run_tree_gone(CiBuildRun.objects.filter(asc_id=run_id))
+            raise
+        product = CiProduct.objects.filter(asc_id=run.product_id).first()
+        if product is None:
+            [product] = self.products([run.product_id])
+        with self.writer.product_lease(product.asc_id):
+            workflow_pks: dict = {}
+            if run.workflow_id and self._workflow_pk(run, workflow_pks) is None:
+                workflows = list(self.guarded(self.client.workflows(product.asc_id)))
+                workflow_pks = self.writer.upsert(
+                    CiWorkflow, {w.id: columns.workflow_columns(w, product.pk) for w in workflows}
+                )
+            self._sync_run(product, run, workflow_pks.get(run.workflow_id), row is not None)
+
     # --- pages and runs ---------------------------------------------------------------------
 
     def _sync_page(self, product, runs: list[resources.BuildRun], workflow_pks: dict) -> None:

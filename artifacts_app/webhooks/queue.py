@@ -16,10 +16,12 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from ..asc.errors import AscError, NotFoundError
+from ..locks import LockBusy
 from .models import QueuedRun, WebhookDelivery
 
 CLAIM_FOR = timedelta(minutes=10)
 MAX_BACKOFF = timedelta(minutes=15)
+BUSY_PAUSE = timedelta(seconds=5)
 
 
 @dataclass(frozen=True)
@@ -85,11 +87,10 @@ def fail(taken: Claim, error: str) -> None:
     _release(taken, not_before=timezone.now() + delay, error=error)
 
 
-def release(taken: Claim) -> None:
-    """Give the run back untried (the worker is stopping)."""
-    QueuedRun.objects.filter(run_asc_id=taken.run_id).update(
-        claimed_by="", claimed_until=None, attempts=0
-    )
+def release(taken: Claim, wait: timedelta | None = None) -> None:
+    """Give the run back untried (the worker is stopping, or another holds its product)."""
+    not_before = timezone.now() + wait if wait else None
+    _release(taken, attempts=0, not_before=not_before)
 
 
 def _release(taken: Claim, **changes) -> None:
@@ -106,7 +107,8 @@ def drain(
     """Fetch every queued run that is due, oldest first; returns how many were fetched.
 
     `fetch_run(run_id)` syncs one run from the API. A run the API does not know (404) is
-    dequeued with that as its error; another API error leaves it queued with backoff."""
+    dequeued with that as its error; another API error leaves it queued with backoff; a run
+    whose product another worker is syncing waits a few seconds."""
     fetched = 0
     while not should_stop():
         taken = claim(owner)
@@ -116,6 +118,8 @@ def drain(
             fetch_run(taken.run_id)
         except NotFoundError:
             finish(taken, error="the API does not know this build run (404): nothing fetched")
+        except LockBusy:
+            release(taken, wait=BUSY_PAUSE)  # a pass on another worker holds the product
         except AscError as exc:
             fail(taken, error=" ".join(str(exc).split())[:500])
             raise
