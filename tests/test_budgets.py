@@ -1,5 +1,13 @@
+import os
+import signal
+import subprocess
+import sys
+import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import pytest
+from django.conf import settings
 from django.db import connection
 from django.test import TestCase, override_settings
 from django.utils import timezone
@@ -8,9 +16,13 @@ from artifacts_app.budgets.check import check_completed_runs
 from artifacts_app.budgets.models import BudgetViolation, SizeBudget
 from artifacts_app.budgets.notify import deliver_due
 from artifacts_app.budgets.rules import add_budget
+from artifacts_app.sync import sync
+from artifacts_app.webhooks.queue import record_delivery
 
 from .factories import make_artifact, make_build_action, make_build_run, make_workflow
 from .http_receiver import Receiver
+from .simulator_fixtures import SIM_ISSUER_ID, SIM_KEY_ID
+from .sync_helpers import fast_client
 
 MB = 1_000_000
 
@@ -185,3 +197,63 @@ class BaselineTests(TestCase):
         run = make_build_run(workflow, number=8)
         self.assertEqual(baseline_for(run), good)
         self.assertIsNone(baseline_for(good))
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="two loops at once need PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_loops_alert_each_violation_exactly_once(simulator, asc_key, asc_tokens):
+    """Two real `sync_artifacts --loop` processes check budgets and send alerts side by side."""
+    sync(fast_client(simulator, asc_tokens))
+    with Receiver() as receiver:
+        add_budget("every byte", max_bytes=0, notify=[receiver.url()])
+        SizeBudget.objects.update(created_at=simulator.dataset.now)  # Apple's clock: the sim's
+        for run in simulator.dataset.advance(hours=6):
+            record_delivery(run.id, "BUILD_CREATED")
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "dashboard.settings",
+            "SECRET_KEY": settings.SECRET_KEY,  # the key the notification URLs were sealed with
+            "DATABASE_URL": _database_url(),
+            "ASC_API_BASE_URL": simulator.base_url,
+            "ASC_KEY_ID": SIM_KEY_ID,
+            "ASC_ISSUER_ID": SIM_ISSUER_ID,
+            "ASC_PRIVATE_KEY": asc_key.private_pem,
+            "SYNC_RESERVE_CALLS": "0",
+        }
+        loops = [
+            subprocess.Popen(
+                [sys.executable, "manage.py", "sync_artifacts", "--loop", "--interval", "1"],
+                cwd=Path(__file__).resolve().parent.parent,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(2)
+        ]
+        try:
+            deadline = time.monotonic() + 90
+            while not _all_alerted():
+                assert time.monotonic() < deadline, "the loops did not alert in time"
+                assert all(loop.poll() is None for loop in loops)
+                time.sleep(0.5)
+            time.sleep(4)  # both loops go on checking and delivering for a few rounds
+        finally:
+            for loop in loops:
+                loop.send_signal(signal.SIGTERM)
+            errors = [loop.communicate(timeout=60)[1] for loop in loops]
+        violations = BudgetViolation.objects.count()
+        assert violations > 1, errors
+        assert len(receiver.received) == violations
+        alerted_runs = [alert["title"] for alert in receiver.received]
+        assert len(set(alerted_runs)) == violations
+
+
+def _all_alerted() -> bool:
+    violations = BudgetViolation.objects.all()
+    return violations.exists() and not violations.filter(notified_at=None).exists()
+
+
+def _database_url() -> str:
+    db = connection.settings_dict
+    return f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
