@@ -269,12 +269,13 @@ class SyncPass:
             self.backfill(product)
 
     def one_run(self, run_id: str) -> None:
-        """One build run by id with its actions and artifacts: a run a webhook announced.
+        """One build run by id: a run a webhook announced.
 
-        Costs the run, its actions and one call per newly completed action (nothing for a run
-        stored as complete already); a product or workflow not stored yet costs one call more.
-        A run the API does not know raises NotFoundError, after marking a stored one gone;
-        another worker holding the product's lease raises LockBusy."""
+        A run still pending or running costs one call (its own fields: artifacts come only
+        with completion); a completed one also its actions and one call per action completed
+        since stored; one stored as complete costs nothing. A product or workflow not stored
+        yet costs one call more. A run the API does not know raises NotFoundError, after
+        marking a stored one gone; another worker holding the product's lease, LockBusy."""
         row = CiBuildRun.objects.filter(asc_id=run_id).first()
         if row is not None and row.execution_progress == COMPLETE and not row.gone_upstream_at:
             return  # nothing about it can change any more
@@ -294,7 +295,13 @@ class SyncPass:
                 workflow_pks = self.writer.upsert(
                     CiWorkflow, {w.id: columns.workflow_columns(w, product.pk) for w in workflows}
                 )
-            self._sync_run(product, run, workflow_pks.get(run.workflow_id), row is not None)
+            workflow_pk = workflow_pks.get(run.workflow_id)
+            if run.is_finished:
+                self._sync_run(product, run, workflow_pk, row is not None)
+            elif row is None:
+                self.writer.store_run(FetchedRun(product, run, workflow_pk, [], {}, False))
+            else:
+                self.writer.refresh_run(product, run, row, workflow_pk)
 
     # --- pages and runs ---------------------------------------------------------------------
 
