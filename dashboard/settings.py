@@ -209,17 +209,33 @@ ARCHIVE_ROOT = BASE_DIR / env.str("ARCHIVE_ROOT", default="archive")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    # The webhook's secret is in its URL, which Django logs with every 4xx: keep it out.
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
+    },
+    # The webhook's secret is in its URL, which Django logs with every 4xx (and runserver with
+    # every request): keep it out.
     "filters": {"webhook_token": {"()": "artifacts_app.webhooks.logs.RedactWebhookToken"}},
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "plain",
             "filters": ["webhook_token"],
-        }
+        },
+        "server": {
+            "class": "logging.StreamHandler",
+            "formatter": "server",
+            "filters": ["webhook_token"],
+        },
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
-    # At DEBUG urllib3 logs whole URLs, and a download URL's query is its signature.
-    "loggers": {"urllib3": {"level": "INFO"}},
+    "loggers": {
+        # At DEBUG urllib3 logs whole URLs, and a download URL's query is its signature.
+        "urllib3": {"level": "INFO"},
+        "django.server": {"handlers": ["server"], "level": "INFO", "propagate": False},
+    },
 }
