@@ -27,7 +27,7 @@ from .models import BudgetViolation
 MAX_ATTEMPTS = 8
 FIRST_RETRY = timedelta(minutes=1)
 CLAIM_FOR = timedelta(minutes=5)
-SEND_TIMEOUT = 20  # seconds per service
+SEND_TIMEOUT = 10  # seconds per service: a hung target must not hold up the sync loop
 
 
 def deliver_due() -> int:

@@ -119,13 +119,13 @@ class Command(BaseCommand):
                 self.stdout.write(
                     f"webhooks: {fetched.runs} build run(s) fetched, {fetched.api_calls} API calls"
                 )
-            self._check_budgets(options)
+            self._check_budgets(options, check_runs=fetched.runs > 0)
 
-    def _check_budgets(self, options):
+    def _check_budgets(self, options, check_runs=True):
         if options["dry_run"]:
             return
         try:
-            found = check_and_alert()
+            found = check_and_alert(check_runs)
         except DatabaseError as exc:
             self.stderr.write(f"budget check failed: database error: {exc}".splitlines()[0])
             return
