@@ -129,7 +129,7 @@ def start_live_builds(server, site: str, speed: float) -> threading.Event:
     stop = threading.Event()
     sender = WebhookSender(server.dataset, url, timeout=10)
     threading.Thread(
-        target=run_clock, args=(sender, speed, stop, 1.0), name="demo-clock", daemon=True
+        target=run_clock, args=(sender.advance, speed, stop, 1.0), name="demo-clock", daemon=True
     ).start()
     threading.Thread(
         target=call_command,

@@ -107,12 +107,15 @@ class WebhookSender:
         return requests.post(url, data=data, headers=headers, timeout=self.timeout).status_code
 
 
-def run_clock(sender: WebhookSender, speed: float, stop: threading.Event, every: float = 5.0):
-    """Advance the clock `speed` simulated seconds per real second, delivering as it goes."""
+def run_clock(
+    advance: Callable[..., Any], speed: float, stop: threading.Event, every: float = 5.0
+) -> None:
+    """Move a clock `speed` simulated seconds per real second until `stop` is set, calling
+    `advance(minutes=...)` (a `Dataset`'s, or a `WebhookSender`'s to deliver as it goes)."""
     last = time.monotonic()
     while not stop.wait(every):
         now = time.monotonic()
-        sender.advance(minutes=(now - last) * speed / 60)
+        advance(minutes=(now - last) * speed / 60)
         last = now
 
 
