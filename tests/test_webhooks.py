@@ -113,6 +113,7 @@ class XcodeCloudWebhookTests(TestCase):
             b"\xff\xfe\x00",
             b"",
             b"[1, 2]",
+            b"[" * 200_000,  # nested deeper than the parser recurses
             b'"text"',
             json.dumps({"ciBuildRun": {"attributes": {}}}).encode(),
             json.dumps({"ciBuildRun": {"id": "../../v1/apps"}}).encode(),

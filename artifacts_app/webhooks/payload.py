@@ -31,7 +31,7 @@ class Delivery:
 def parse_delivery(body: bytes) -> Delivery:
     try:
         document = json.loads(body)
-    except (UnicodeDecodeError, ValueError):
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         raise PayloadError("the body is not valid JSON") from None
     if not isinstance(document, dict):
         raise PayloadError("the body is not a JSON object")
