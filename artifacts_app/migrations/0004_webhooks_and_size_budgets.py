@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('artifacts_app', '0002_sync_run_owner'),
+        ('artifacts_app', '0003_rollup_recount'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
