@@ -142,7 +142,7 @@ class XcodeCloudWebhookTests(TestCase):
 
     def test_other_views_still_check_csrf(self):
         User.objects.create_user("dana", password="a-long-test-password")
-        self.apple.login(username="dana", password="a-long-test-password")
+        self.apple.force_login(User.objects.get(username="dana"))
         response = self.apple.post("/violations/acknowledge", {"violation": "1"})
         self.assertEqual(response.status_code, 403)
 

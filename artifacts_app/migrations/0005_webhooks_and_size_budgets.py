@@ -26,7 +26,7 @@ class Migration(migrations.Migration):
                 ('error', models.TextField(blank=True)),
             ],
             options={
-                'verbose_name': 'queued build run',
+                'verbose_name': 'queued run',
                 'ordering': ['queued_at'],
             },
         ),

@@ -53,7 +53,7 @@ class QueuedRun(models.Model):
 
     class Meta:
         ordering = ["queued_at"]
-        verbose_name = "queued build run"
+        verbose_name = "queued run"
 
     def __str__(self):
         return self.run_asc_id
