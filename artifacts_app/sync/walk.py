@@ -227,11 +227,9 @@ class SyncPass:
         self.report(product.name, "re-poll")
         for run_id in [asc_id for asc_id in unfinished if asc_id not in seen]:
             self.between_units()
-            self.before_call()
             try:
-                run = self.client.build_run(run_id)
+                run = self._fetch_run(run_id)
             except NotFoundError:
-                self.writer.mark_run_tree_gone(CiBuildRun.objects.filter(asc_id=run_id))
                 continue
             self._sync_run(product, run, self._workflow_pk(run, workflow_pks), stored=True)
 
@@ -279,12 +277,7 @@ class SyncPass:
         row = CiBuildRun.objects.filter(asc_id=run_id).first()
         if row is not None and row.execution_progress == COMPLETE and not row.gone_upstream_at:
             return  # nothing about it can change any more
-        self.before_call()
-        try:
-            run = self.client.build_run(run_id)
-        except NotFoundError:
-            self.writer.mark_run_tree_gone(CiBuildRun.objects.filter(asc_id=run_id))
-            raise
+        run = self._fetch_run(run_id)
         product = CiProduct.objects.filter(asc_id=run.product_id).first()
         if product is None:
             [product] = self.products([run.product_id])
@@ -304,6 +297,15 @@ class SyncPass:
                 self.writer.refresh_run(product, run, row, workflow_pk)
 
     # --- pages and runs ---------------------------------------------------------------------
+
+    def _fetch_run(self, run_id: str) -> resources.BuildRun:
+        """The run from the API; one it no longer knows is marked gone (and NotFoundError)."""
+        self.before_call()
+        try:
+            return self.client.build_run(run_id)
+        except NotFoundError:
+            self.writer.mark_run_tree_gone(CiBuildRun.objects.filter(asc_id=run_id))
+            raise
 
     def _sync_page(self, product, runs: list[resources.BuildRun], workflow_pks: dict) -> None:
         """Sync one page of runs: fetch what is new or unfinished, refresh the rest for free."""
