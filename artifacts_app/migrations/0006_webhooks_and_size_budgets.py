@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('artifacts_app', '0004_archive_lost_checks'),
+        ('artifacts_app', '0005_artifact_contents'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
