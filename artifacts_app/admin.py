@@ -226,4 +226,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
         return False
 
 
+# Budgets and webhooks register their own admin classes.
+from .budgets import admin as budgets_admin  # noqa: E402,F401
 from .contents import admin as contents_admin  # noqa: E402, F401  (registers its model)
+from .webhooks import admin as webhooks_admin  # noqa: E402,F401

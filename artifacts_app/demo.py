@@ -8,6 +8,7 @@ this process only. `ASC_DEMO_DATA` makes every page say the numbers are simulate
 
 import os
 import secrets
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -121,3 +122,28 @@ def _write_private(path: Path, text: str) -> None:
     path.touch(mode=0o600, exist_ok=True)
     path.chmod(0o600)
     path.write_text(text, encoding="utf-8")
+
+
+def start_live_builds(server, site: str, speed: float) -> threading.Event:
+    """Make the demo live: the simulator's clock runs `speed` times real time and sends
+    Xcode Cloud webhook deliveries to this site, and a sync loop fetches what they announce.
+    Set the returned event to stop the clock; the loop ends with the process."""
+    from django.core.management import call_command
+
+    from .asc.simulator.webhooks import WebhookSender, run_clock
+
+    if not settings.XCODE_CLOUD_WEBHOOK_TOKEN:
+        settings.XCODE_CLOUD_WEBHOOK_TOKEN = [secrets.token_urlsafe(24)]
+    url = f"{site.rstrip('/')}/hooks/xcode-cloud/{settings.XCODE_CLOUD_WEBHOOK_TOKEN[0]}"
+    stop = threading.Event()
+    sender = WebhookSender(server.dataset, url, timeout=10)
+    threading.Thread(
+        target=run_clock, args=(sender.advance, speed, stop, 1.0), name="demo-clock", daemon=True
+    ).start()
+    threading.Thread(
+        target=call_command,
+        args=("sync_artifacts", "--loop", "--interval", "3600"),
+        name="demo-sync-loop",
+        daemon=True,
+    ).start()
+    return stop

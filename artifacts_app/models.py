@@ -523,4 +523,8 @@ class ApiToken(models.Model):
         return f"{self.prefix}… ({self.name or 'no label'})"
 
 
+# The webhook queue and the size budgets keep their models beside their code; importing them
+# here registers them with the app.
+from .budgets.models import BudgetCheck, BudgetViolation, SizeBudget  # noqa: E402,F401
 from .contents.models import ArtifactComponent, ArtifactContents  # noqa: E402, F401
+from .webhooks.models import QueuedRun, WebhookDelivery  # noqa: E402,F401

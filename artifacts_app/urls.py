@@ -1,7 +1,9 @@
 from django.urls import path, register_converter
 
 from . import token_views, views
+from .budgets import views as budget_views
 from .contents import views as contents_views
+from .webhooks import views as webhook_views
 
 
 class AscIdConverter:
@@ -42,4 +44,9 @@ urlpatterns = [
     path("api/v1/runs", views.api_runs, name="api-runs"),
     path("export.csv", views.export_csv, name="export-csv"),
     path("healthz", views.healthz, name="healthz"),
+    path("hooks/xcode-cloud/", webhook_views.webhook_settings, name="webhook-settings"),
+    path("hooks/xcode-cloud/<str:token>", webhook_views.xcode_cloud, name="xcode-cloud-webhook"),
+    path("violations/", budget_views.violations, name="violations"),
+    path("violations/acknowledge", budget_views.acknowledge, name="acknowledge-violation"),
+    path("api/v1/violations", budget_views.api_violations, name="api-violations"),
 ]

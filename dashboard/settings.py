@@ -196,15 +196,48 @@ SYNC_STALE_AFTER_MINUTES = env.int("SYNC_STALE_AFTER_MINUTES", default=180)
 # After each sync pass, read what is inside the zip artifacts that pass found.
 INSPECT_AFTER_SYNC = env.bool("INSPECT_AFTER_SYNC", default=True)
 
+# Xcode Cloud webhooks: the secret part of `/hooks/xcode-cloud/<token>`. Comma-separated to
+# rotate (the old token keeps working until App Store Connect has the new one); empty: off.
+XCODE_CLOUD_WEBHOOK_TOKEN = env.list("XCODE_CLOUD_WEBHOOK_TOKEN", default=[])
+# The dashboard's public address, for links in alerts and the webhook URL shown to admins.
+SITE_URL = env.str("SITE_URL", default="").rstrip("/")
+# Fernet keys for secrets kept in the database (notification URLs), comma-separated, newest
+# first; empty: derived from SECRET_KEY (then changing SECRET_KEY loses those secrets).
+FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default="")
+
 # A relative ARCHIVE_ROOT is taken from the project root, wherever the command runs.
 ARCHIVE_ROOT = BASE_DIR / env.str("ARCHIVE_ROOT", default="archive")
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
+    },
+    # The webhook's secret is in its URL, which Django logs with every 4xx (and runserver with
+    # every request): keep it out.
+    "filters": {"webhook_token": {"()": "artifacts_app.webhooks.logs.RedactWebhookToken"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["webhook_token"],
+        },
+        "server": {
+            "class": "logging.StreamHandler",
+            "formatter": "server",
+            "filters": ["webhook_token"],
+        },
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
-    # At DEBUG urllib3 logs whole URLs, and a download URL's query is its signature.
-    "loggers": {"urllib3": {"level": "INFO"}},
+    "loggers": {
+        # At DEBUG urllib3 logs whole URLs, and a download URL's query is its signature.
+        "urllib3": {"level": "INFO"},
+        "django.server": {"handlers": ["server"], "level": "INFO", "propagate": False},
+    },
 }

@@ -5,6 +5,7 @@ from django.db import connection
 from django.test import TestCase
 from django.test.utils import CaptureQueriesContext
 
+from artifacts_app.budgets.models import SizeBudget
 from artifacts_app.models import SyncRun
 
 from .factories import (
@@ -108,3 +109,54 @@ class AdminTests(TestCase):
     def test_lists_load_the_stylesheet_that_keeps_sizes_on_one_line(self):
         response = self.client.get("/admin/artifacts_app/ciartifact/")
         self.assertContains(response, "/static/css/admin.css")
+
+
+class SizeBudgetAdminTests(TestCase):
+    SECRET_URL = "slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ"
+
+    def setUp(self):
+        self.client.force_login(User.objects.create_superuser("admin", password="a-long-pw-1"))
+
+    def add(self, **fields):
+        data = {"name": "cap", "max_bytes": "1000", "new_notify_urls": self.SECRET_URL, **fields}
+        return self.client.post("/admin/artifacts_app/sizebudget/add/", data)
+
+    def test_budget_added_in_the_admin_keeps_its_url_secret(self):
+        self.assertEqual(self.add().status_code, 302)
+        budget = SizeBudget.objects.get()
+        self.assertEqual(budget.notify_urls, [self.SECRET_URL])
+        for page in (
+            "/admin/artifacts_app/sizebudget/",
+            f"/admin/artifacts_app/sizebudget/{budget.pk}/change/",
+        ):
+            with self.subTest(page=page):
+                response = self.client.get(page)
+                self.assertContains(response, "cap")
+                self.assertNotContains(response, "TIiajkdnlazkcOXrIdevi7FQ")
+        self.assertContains(
+            self.client.get(f"/admin/artifacts_app/sizebudget/{budget.pk}/change/"), "slack://"
+        )
+
+    def test_saving_without_new_urls_keeps_the_stored_ones(self):
+        self.add()
+        budget = SizeBudget.objects.get()
+        self.client.post(
+            f"/admin/artifacts_app/sizebudget/{budget.pk}/change/",
+            {"name": "cap", "max_bytes": "2000", "new_notify_urls": ""},
+        )
+        budget.refresh_from_db()
+        self.assertEqual((budget.max_bytes, budget.notify_urls), (2000, [self.SECRET_URL]))
+
+    def test_both_or_no_limit_is_refused_with_a_message(self):
+        response = self.add(max_growth_percent="5")
+        self.assertContains(response, "either a maximum size or a maximum growth")
+        self.assertFalse(SizeBudget.objects.exists())
+
+    def test_violations_and_webhook_queue_pages_open(self):
+        for page in (
+            "/admin/artifacts_app/budgetviolation/",
+            "/admin/artifacts_app/webhookdelivery/",
+            "/admin/artifacts_app/queuedrun/",
+        ):
+            with self.subTest(page=page):
+                self.assertEqual(self.client.get(page).status_code, 200)

@@ -5,12 +5,14 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import requests
 
 from artifacts_app import demo
 from artifacts_app.asc import AscClient, TokenProvider
+from tests.http_receiver import Receiver
 from tests.simulator_fixtures import SIM_ISSUER_ID, SIM_KEY_ID
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -86,3 +88,30 @@ class AscSimulatorCommandTests:
         finally:
             process.send_signal(signal.SIGTERM)
             assert process.wait(timeout=10) == 0
+
+    def test_webhook_url_receives_deliveries_as_the_clock_runs(self):
+        with Receiver() as receiver:
+            process = manage(
+                "--port",
+                "0",
+                "--runs",
+                "30",
+                "--speed",
+                "3600",  # an hour a second: runs are created, start and finish at once
+                "--webhook-url",
+                f"http://127.0.0.1:{receiver.port}/hooks/xcode-cloud/t",
+            )
+            try:
+                deadline = time.monotonic() + 60
+                while not any(
+                    body["metadata"]["attributes"]["eventType"] == "BUILD_COMPLETED"
+                    for body in receiver.received
+                ):
+                    assert time.monotonic() < deadline, receiver.received
+                    assert process.poll() is None, process.communicate()
+                    time.sleep(0.2)
+            finally:
+                process.send_signal(signal.SIGTERM)
+                process.wait(timeout=10)
+        assert {body["path"] for body in receiver.received} == {"/hooks/xcode-cloud/t"}
+        assert all(body["ciBuildRun"]["id"] for body in receiver.received)

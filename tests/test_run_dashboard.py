@@ -94,6 +94,8 @@ class RunDashboardCommandTests(SimpleTestCase):
                     str(port),
                     "--demo-runs",
                     "12",
+                    "--demo-speed",
+                    "600",  # ten simulated minutes a second: a new build every few seconds
                 ],
                 cwd=ROOT,
                 env=env,
@@ -131,6 +133,8 @@ class RunDashboardCommandTests(SimpleTestCase):
             for asset in set(assets):
                 self.assertEqual(session.get(base + asset, timeout=10).status_code, 200, asset)
             self.assertEqual(requests.get(f"{base}/healthz", timeout=10).json()["status"], "ok")
+            # Builds keep arriving: the simulator's webhook deliveries reach the sync loop.
+            _read_until(server, "build run(s) fetched", timeout=120)
             server.terminate()
             server.wait(timeout=30)
 

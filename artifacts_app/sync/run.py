@@ -14,6 +14,7 @@ from ..asc.client import AscClient
 from ..asc.errors import AscError
 from ..connection import client_from_settings
 from ..models import SyncRun
+from ..webhooks import queue
 from .errors import SyncError, SyncStopped
 from .walk import ProgressEvent, SyncPass
 from .writer import DryRunWriter, Writer
@@ -78,6 +79,9 @@ def _record_pass(walk: SyncPass, full: bool, dry_run: bool, product_ids: list[st
     status, error = SyncRun.Status.SUCCEEDED, ""
     try:
         walk.writer.begin()
+        if not dry_run:
+            # Runs that webhooks announced come first: someone is waiting for them.
+            queue.drain(walk.one_run, locks.process_id(), walk.should_stop)
         walk.run(product_ids)
     except SyncStopped as exc:
         status, error = SyncRun.Status.PARTIAL, str(exc)

@@ -60,7 +60,8 @@ def plan_upsert(model, records: dict[str, dict[str, Any]], now, rows=None) -> Up
     if not records:
         return UpsertPlan(model, {})
     if rows is None:
-        rows = model.objects.filter(asc_id__in=list(records))
+        # No default ordering: the rows are looked up by id, and ordering may join a table.
+        rows = model.objects.filter(asc_id__in=list(records)).order_by()
     existing = {row.asc_id: row for row in rows}
     plan = UpsertPlan(model, {asc_id: row.pk for asc_id, row in existing.items()})
     for asc_id, values in records.items():

@@ -222,18 +222,15 @@ class SyncPass:
             CiBuildRun.objects.filter(product_id=product.pk, gone_upstream_at__isnull=True)
             .exclude(execution_progress=COMPLETE)
             .order_by("-number")
-            .values_list("asc_id", flat=True)
         )
         self.report(product.name, "re-poll")
-        for run_id in [asc_id for asc_id in unfinished if asc_id not in seen]:
+        for row in [row for row in unfinished if row.asc_id not in seen]:
             self.between_units()
-            self.before_call()
             try:
-                run = self.client.build_run(run_id)
+                run = self._fetch_run(row.asc_id)
             except NotFoundError:
-                self.writer.mark_run_tree_gone(CiBuildRun.objects.filter(asc_id=run_id))
                 continue
-            self._sync_run(product, run, self._workflow_pk(run, workflow_pks), stored=True)
+            self._sync_run(product, run, self._workflow_pk(run, workflow_pks), row)
 
     def backfill(self, product: CiProduct) -> None:
         """Older runs, from where the last pass stopped, one page at a time."""
@@ -268,7 +265,46 @@ class SyncPass:
             writer.save_state(sync_state, backfill_next_url="")
             self.backfill(product)
 
+    def one_run(self, run_id: str) -> None:
+        """One build run by id: a run a webhook announced.
+
+        A run still pending or running costs one call (its own fields: artifacts come only
+        with completion); a completed one also its actions and one call per action completed
+        since stored; one stored as complete costs nothing. A product or workflow not stored
+        yet costs one call more. A run the API does not know raises NotFoundError, after
+        marking a stored one gone; another worker holding the product's lease, LockBusy."""
+        row = CiBuildRun.objects.filter(asc_id=run_id).first()
+        if row is not None and row.execution_progress == COMPLETE and not row.gone_upstream_at:
+            return  # nothing about it can change any more
+        run = self._fetch_run(run_id)
+        product = CiProduct.objects.filter(asc_id=run.product_id).first()
+        if product is None:
+            [product] = self.products([run.product_id])
+        with self.writer.product_lease(product.asc_id):
+            workflow_pks: dict = {}
+            if run.workflow_id and self._workflow_pk(run, workflow_pks) is None:
+                workflows = list(self.guarded(self.client.workflows(product.asc_id)))
+                workflow_pks = self.writer.upsert(
+                    CiWorkflow, {w.id: columns.workflow_columns(w, product.pk) for w in workflows}
+                )
+            workflow_pk = workflow_pks.get(run.workflow_id)
+            if run.is_finished:
+                self._sync_run(product, run, workflow_pk, row)
+            elif row is None:
+                self.writer.store_run(FetchedRun(product, run, workflow_pk, [], {}, None))
+            else:
+                self.writer.refresh_run(product, run, row, workflow_pk)
+
     # --- pages and runs ---------------------------------------------------------------------
+
+    def _fetch_run(self, run_id: str) -> resources.BuildRun:
+        """The run from the API; one it no longer knows is marked gone (and NotFoundError)."""
+        self.before_call()
+        try:
+            return self.client.build_run(run_id)
+        except NotFoundError:
+            self.writer.mark_run_tree_gone(CiBuildRun.objects.filter(asc_id=run_id))
+            raise
 
     def _sync_page(self, product, runs: list[resources.BuildRun], workflow_pks: dict) -> None:
         """Sync one page of runs: fetch what is new or unfinished, refresh the rest for free."""
@@ -288,7 +324,7 @@ class SyncPass:
                 self.writer.refresh_run(product, run, row, workflow_pk)
                 continue
             self.between_units()
-            self._sync_run(product, run, workflow_pk, stored=row is not None)
+            self._sync_run(product, run, workflow_pk, row)
         self._renew()  # a walk over stored runs can take a while too
 
     def _workflow_pk(self, run: resources.BuildRun, workflow_pks: dict) -> int | None:
@@ -301,17 +337,17 @@ class SyncPass:
                 workflow_pks[run.workflow_id] = pk
         return workflow_pks.get(run.workflow_id)
 
-    def _sync_run(self, product, run: resources.BuildRun, workflow_pk, stored: bool) -> None:
+    def _sync_run(self, product, run: resources.BuildRun, workflow_pk, row) -> None:
         """Fetch a run's actions and their artifacts, then hand them to the writer.
 
-        `stored` says whether the run has a row already; a new run skips the queries that
-        only matter for rows stored before (gone marks, denormalised fields)."""
+        `row` is the run's stored row, or None; a new run skips the queries that only
+        matter for rows stored before (gone marks, denormalised fields)."""
         client = self.client
         stored_complete_actions: set[str] = set()
-        if stored and not self.full:
+        if row is not None and not self.full:
             stored_complete_actions = set(
                 CiBuildAction.objects.filter(
-                    build_run__asc_id=run.id, execution_progress=COMPLETE, gone_upstream_at=None
+                    build_run_id=row.pk, execution_progress=COMPLETE, gone_upstream_at=None
                 ).values_list("asc_id", flat=True)
             )
         try:
@@ -329,7 +365,7 @@ class SyncPass:
             self.writer.mark_run_tree_gone(CiBuildRun.objects.filter(asc_id=run.id))
             return
         self.runs_fetched += 1
-        self.writer.store_run(FetchedRun(product, run, workflow_pk, actions, artifacts, stored))
+        self.writer.store_run(FetchedRun(product, run, workflow_pk, actions, artifacts, row))
         self._renew()
 
     def _mark_runs_gone(self, product: CiProduct, seen: set[str]) -> None:

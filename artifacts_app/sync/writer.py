@@ -44,7 +44,11 @@ class FetchedRun:
     workflow_pk: int | None
     actions: list[resources.BuildAction]
     artifacts: dict[str, list[resources.Artifact]]
-    stored: bool  # the run has a row already
+    row: CiBuildRun | None  # the run's stored row, as the walk read it under its lease
+
+    @property
+    def stored(self) -> bool:
+        return self.row is not None
 
 
 class DryRunWriter:
@@ -111,7 +115,11 @@ class DryRunWriter:
         """A run with its actions and artifacts; what it no longer lists is marked gone."""
         product, run, workflow_pk = fetched.product, fetched.run, fetched.workflow_pk
         run_values = columns.run_columns(run, product.pk, workflow_pk)
-        run_pk = self.upsert(CiBuildRun, {run.id: run_values}).get(run.id)
+        # The walk read the run's row already: no second look-up.
+        rows = [fetched.row] if fetched.stored else []
+        plan = plan_upsert(CiBuildRun, {run.id: run_values}, self.now, rows=rows)
+        self.counts.add(plan)
+        run_pk = self._write(plan).get(run.id)
         stored = fetched.stored and run_pk is not None
         if stored:
             self._follow_run(run_pk, product.pk, workflow_pk, run.created_date)

@@ -112,7 +112,9 @@ class Dataset:
             target = self._now + seconds
             created = []
             last = max((p.run_created[-1] for p in self.products if p.run_created), default=0)
-            moment = max(last, self._now)
+            # Runs keep their spacing across small steps (a live clock moves seconds at a
+            # time): the next comes an interval after the last, never before the old `now`.
+            moment = max(last, self._now - self._future_interval)
             while moment + self._future_interval <= target:
                 moment += self._future_interval
                 created.append(moment)

@@ -8,7 +8,6 @@ import re
 import signal
 import socket
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import fields
 from socketserver import ThreadingMixIn
@@ -19,6 +18,7 @@ from .app import SimulatorApp, SimulatorConfig
 from .dataset import Dataset
 from .faults import Faults
 from .stats import Stats
+from .webhooks import WebhookSender, run_clock
 
 logger = logging.getLogger(__name__)
 
@@ -197,29 +197,31 @@ def serve(
     port: int = 8001,
     speed: float = 1.0,
     announce: Callable[[str], None] = print,
+    webhook_url: str = "",
     **options: Any,
 ) -> None:
     """Serve in the foreground until SIGTERM or Ctrl-C (the asc_simulator command).
 
     ``speed`` is how many simulated seconds pass per real second, so a long-running demo sees
-    runs finish and new ones appear; 0 freezes the clock.
+    runs finish and new ones appear; 0 freezes the clock. With ``webhook_url``, each run the
+    clock creates, starts or completes is delivered there as Xcode Cloud's webhook would.
     """
     server = build(host, port, **options)
     stopping = threading.Event()
-
-    def tick() -> None:
-        last = time.monotonic()
-        while not stopping.wait(5):
-            now = time.monotonic()
-            server.dataset.advance(minutes=(now - last) * speed / 60)
-            last = now
+    sender = WebhookSender(server.dataset, webhook_url) if webhook_url else None
+    advance = sender.advance if sender else server.dataset.advance
 
     def stop(*_args: Any) -> None:
         stopping.set()
         threading.Thread(target=server.httpd.shutdown, daemon=True).start()
 
     if speed > 0:
-        threading.Thread(target=tick, name="asc-simulator-clock", daemon=True).start()
+        threading.Thread(
+            target=run_clock,
+            args=(advance, speed, stopping),
+            name="asc-simulator-clock",
+            daemon=True,
+        ).start()
     previous = signal.signal(signal.SIGTERM, stop)
     dataset = server.dataset
     announce(

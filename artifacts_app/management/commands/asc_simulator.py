@@ -78,6 +78,13 @@ class Command(BaseCommand):
             help="probability that a download stops halfway",
         )
         parser.add_argument(
+            "--webhook-url",
+            default="",
+            metavar="URL",
+            help="POST Xcode Cloud webhook deliveries here as the clock creates, starts and "
+            "completes runs (e.g. http://127.0.0.1:8000/hooks/xcode-cloud/TOKEN)",
+        )
+        parser.add_argument(
             "--retry-after",
             type=int,
             default=1,
@@ -135,6 +142,7 @@ class Command(BaseCommand):
                 latency=options["latency"],
                 download_cut=options["download_cut"],
                 retry_after=options["retry_after"],
+                webhook_url=options["webhook_url"],
             )
         except (ValueError, OSError) as exc:
             raise CommandError(str(exc)) from None

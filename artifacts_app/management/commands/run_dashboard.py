@@ -2,7 +2,8 @@
 
 Migrates, collects static files, makes sure a login exists and prints it, fetches data (one
 sync pass from Apple when a key is configured, otherwise from the bundled simulator, which
-keeps running so archive downloads work) and serves the dashboard.
+keeps running so archive downloads work, and whose builds then keep arriving through the
+webhook, ten times faster than real time) and serves the dashboard.
 """
 
 from django.core.management import call_command
@@ -29,6 +30,13 @@ class Command(BaseCommand):
             type=int,
             default=500,
             help="Build runs the demo simulator makes up when no key is configured.",
+        )
+        parser.add_argument(
+            "--demo-speed",
+            type=float,
+            default=10.0,
+            help="How many times faster than real time demo builds are created, started and "
+            "completed (announced by webhooks as they go); 0 freezes them.",
         )
 
     def handle(self, *args, **options):
@@ -57,6 +65,10 @@ class Command(BaseCommand):
                 f"Log in at {address} as {login.username} with its existing password "
                 f"(manage.py changepassword {login.username} to set a new one)"
             )
+        clock = None
+        if simulator is not None and options["demo_speed"] > 0 and not options["no_serve"]:
+            clock = demo.start_live_builds(simulator, address, options["demo_speed"])
+            self.stdout.write("Demo builds arrive live through the webhook as the clock runs")
         try:
             if not options["no_serve"]:
                 call_command(
@@ -67,6 +79,8 @@ class Command(BaseCommand):
                     use_static_handler=False,
                 )
         finally:
+            if clock is not None:
+                clock.set()
             if simulator is not None:
                 simulator.stop()
 

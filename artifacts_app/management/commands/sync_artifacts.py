@@ -2,15 +2,20 @@
 
 import signal
 import threading
+import time
 from contextlib import contextmanager, suppress
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, close_old_connections
 
+from artifacts_app.budgets.watch import check_and_alert
 from artifacts_app.contents.inspect import inspect_after_sync
 from artifacts_app.models import SyncRun
 from artifacts_app.progress import TerminalBar
-from artifacts_app.sync import SyncError, sync
+from artifacts_app.sync import SyncError, sync, sync_queued
+
+# How often a loop looks for runs that webhooks queued (and alerts that fell due).
+QUEUE_POLL_SECONDS = 1.0
 
 
 class Command(BaseCommand):
@@ -72,6 +77,7 @@ class Command(BaseCommand):
     def _run(self, options, stop):
         if not options["loop"]:
             run = self._one_pass(options, stop)
+            self._check_budgets(options)
             if run.status == SyncRun.Status.FAILED:
                 raise CommandError(f"sync failed: {run.error}")
             return
@@ -87,8 +93,44 @@ class Command(BaseCommand):
             else:
                 if run.status == SyncRun.Status.FAILED:
                     self.stderr.write(f"sync failed: {run.error}")
-            stop.wait(options["interval"])
+            self._check_budgets(options)
+            self._between_passes(options, stop)
         self.stdout.write("sync loop stopped")
+
+    def _between_passes(self, options, stop):
+        """Until the next pass, fetch the runs webhooks queue within a second or two, then
+        check budgets and send alerts as they fall due."""
+        deadline = time.monotonic() + options["interval"]
+        while not stop.wait(min(QUEUE_POLL_SECONDS, max(0.0, deadline - time.monotonic()))):
+            if time.monotonic() >= deadline:
+                return
+            if options["dry_run"]:
+                continue
+            try:
+                fetched = sync_queued(should_stop=stop.is_set)
+            except SyncError as exc:
+                self.stderr.write(f"webhook sync failed: {exc}")
+                continue
+            except DatabaseError as exc:
+                self.stderr.write(f"webhook sync failed: database error: {exc}".splitlines()[0])
+                close_old_connections()
+                continue
+            if fetched.runs:
+                self.stdout.write(
+                    f"webhooks: {fetched.runs} build run(s) fetched, {fetched.api_calls} API calls"
+                )
+            self._check_budgets(options, check_runs=fetched.runs > 0)
+
+    def _check_budgets(self, options, check_runs=True):
+        if options["dry_run"]:
+            return
+        try:
+            found = check_and_alert(check_runs)
+        except DatabaseError as exc:
+            self.stderr.write(f"budget check failed: database error: {exc}".splitlines()[0])
+            return
+        if found:
+            self.stdout.write(f"size budgets: {found} new violation(s)")
 
     def _one_pass(self, options, stop):
         progress = _Progress(self.stdout)

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('artifacts_app', '0005_artifact_contents'),
+        ('artifacts_app', '0006_webhooks_and_size_budgets'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

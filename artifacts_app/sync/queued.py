@@ -1,0 +1,68 @@
+"""`sync_queued()`: fetch the build runs that Xcode Cloud webhooks queued, between passes.
+
+Each run costs what `SyncPass.one_run` says: the run, its actions and its new artifacts.
+Passes drain the same queue first, so a run is fetched by whichever worker comes first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from .. import locks
+from ..asc.client import AscClient
+from ..asc.errors import AscError
+from ..connection import client_from_settings
+from ..webhooks import queue
+from ..webhooks.models import QueuedRun
+from .errors import SyncError, SyncStopped
+from .walk import SyncPass
+from .writer import Writer
+
+
+@dataclass(frozen=True)
+class QueuedResult:
+    runs: int = 0
+    api_calls: int = 0
+
+
+def queue_is_due() -> bool:
+    """Whether a queued run waits that no live worker holds (one cheap query)."""
+    now = timezone.now()
+    return (
+        QueuedRun.objects.filter(Q(claimed_until=None) | Q(claimed_until__lt=now))
+        .filter(Q(not_before=None) | Q(not_before__lte=now))
+        .exists()
+    )
+
+
+def sync_queued(
+    client: AscClient | None = None, should_stop: Callable[[], bool] | None = None
+) -> QueuedResult:
+    """Fetch every queued run that is due. Raises SyncError (one line) when the API refuses;
+    returns at once when another sync holds the account (it takes the queue itself)."""
+    if not queue_is_due():
+        return QueuedResult()
+    try:
+        client = client or client_from_settings()
+    except AscError as exc:
+        raise SyncError(str(exc)) from None
+    calls_before = client.calls
+    writer = Writer(timezone.now(), locks.per_product_locks())
+    walk = SyncPass(client, writer, reserve=settings.SYNC_RESERVE_CALLS, should_stop=should_stop)
+    runs = 0
+    try:
+        with writer.account_lease() as held:
+            walk.renew = held.renew if held else None
+            runs = queue.drain(walk.one_run, locks.process_id(), walk.should_stop)
+    except (locks.LockBusy, SyncStopped):
+        pass  # a pass elsewhere holds the account, or the budget or a stop says wait
+    except AscError as exc:
+        raise SyncError(" ".join(str(exc).split())) from None
+    finally:
+        writer.finish(rebuild=False)
+    return QueuedResult(runs, client.calls - calls_before)
