@@ -251,11 +251,15 @@ class SyncRun(models.Model):
     unchanged = models.PositiveIntegerField(default=0)
     gone = models.PositiveIntegerField(default=0)
     api_calls = models.PositiveIntegerField(default=0)
+    # 429 answers among `api_calls`: a pass that meets many shares its key with busy tools.
+    rate_limited_calls = models.PositiveIntegerField(default=0)
     rate_limit_remaining = models.PositiveIntegerField(null=True, blank=True)
     error = models.TextField(blank=True)
     # The process doing the pass (`host:pid`), so a pass whose process was killed can be
     # told apart from one still running.
     owner = models.CharField(max_length=200, blank=True)
+    # Set by `sync_artifacts --loop` after the pass: when the loop means to start the next one.
+    next_pass_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-started_at"]

@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from . import views
+from . import ops_views, views
 from .contents import views as contents_views
 
 
@@ -38,4 +38,8 @@ urlpatterns = [
     ),
     path("export.csv", views.export_csv, name="export-csv"),
     path("healthz", views.healthz, name="healthz"),
+    path("metrics", ops_views.metrics, name="metrics"),
+    path("api/v1/usage", ops_views.api_usage, name="api-usage"),
+    path("usage/", ops_views.usage_page, name="usage"),
+    path("sync/", ops_views.sync_health_page, name="sync-health"),
 ]

@@ -3,9 +3,11 @@
 import signal
 import threading
 from contextlib import contextmanager, suppress
+from datetime import timedelta
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, close_old_connections
+from django.utils import timezone
 
 from artifacts_app.contents.inspect import inspect_after_sync
 from artifacts_app.models import SyncRun
@@ -87,6 +89,7 @@ class Command(BaseCommand):
             else:
                 if run.status == SyncRun.Status.FAILED:
                     self.stderr.write(f"sync failed: {run.error}")
+                _announce_next_pass(run, options["interval"])
             stop.wait(options["interval"])
         self.stdout.write("sync loop stopped")
 
@@ -112,6 +115,12 @@ class Command(BaseCommand):
                 summary += f"; contents: {inspected.summary()}"
         self.stdout.write(summary)
         return run
+
+
+def _announce_next_pass(run, interval):
+    """Tell the sync health page when this loop starts its next pass."""
+    next_pass = timezone.now() + timedelta(seconds=interval)
+    SyncRun.objects.filter(pk=run.pk).update(next_pass_at=next_pass)
 
 
 @contextmanager
