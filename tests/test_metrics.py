@@ -1,6 +1,9 @@
 """/metrics: Prometheus text for the bearer token, figures from the rollup and the sync log."""
 
+import json
+import re
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -11,6 +14,9 @@ from artifacts_app.models import ArchivedArtifact, SyncRun
 from .factories import make_artifact, make_build_action, make_build_run, make_product, make_workflow
 
 pytestmark = pytest.mark.django_db
+GRAFANA_DASHBOARD = (
+    Path(__file__).resolve().parent.parent / "deploy/grafana/xcode-cloud-artifacts.json"
+)
 TOKEN = "a-long-random-metrics-token"
 
 
@@ -177,3 +183,22 @@ class MetricsFiguresTests:
 
         with django_assert_max_num_queries(8):
             scrape(client)
+
+
+class GrafanaDashboardTests:
+    def test_every_panel_queries_a_metric_the_endpoint_exposes(self, client, token):
+        make_artifact()
+        stats.refresh_rollup()
+        finished_pass(SyncRun.Status.SUCCEEDED, datetime.now(UTC), rate_limit_remaining=10)
+        exposed = {re.sub(r"_total$", "", sample.name) for sample in scrape(client)}
+        dashboard = json.loads(GRAFANA_DASHBOARD.read_text())
+
+        queried = {
+            re.sub(r"_total$", "", name)
+            for panel in dashboard["panels"]
+            for target in panel["targets"]
+            for name in re.findall(r"xcode_cloud_\w+", target["expr"])
+        }
+
+        assert len(dashboard["panels"]) >= 8
+        assert queried and queried <= exposed
