@@ -40,7 +40,7 @@ def main() -> None:
     from cryptography.hazmat.primitives.asymmetric import ec
 
     from artifacts_app.asc import AscClient, TokenProvider
-    from tests.s3_server import S3Server, free_port
+    from tests.s3_server import running_s3_server
 
     size = int(args.gib * GiB)
     simulator = subprocess.Popen(
@@ -50,12 +50,6 @@ def main() -> None:
         text=True,
         cwd=ROOT,
     )
-    port = free_port()
-    moto = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     try:
         base_url, artifact_id = simulator.stdout.readline().split()
         key = ec.generate_private_key(ec.SECP256R1()).private_bytes(
@@ -64,30 +58,15 @@ def main() -> None:
             serialization.NoEncryption(),
         )
         client = AscClient(base_url, TokenProvider("BENCHKEY", key.decode(), "bench-issuer"))
-        s3 = S3Server(f"http://127.0.0.1:{port}")
-        wait_for(s3)
-        s3.client().create_bucket(Bucket="bench")
-        with tempfile.TemporaryDirectory(prefix="archive-s3-bench-", dir=ROOT) as work:
+        with (
+            running_s3_server() as s3,
+            tempfile.TemporaryDirectory(prefix="archive-s3-bench-", dir=ROOT) as work,
+        ):
+            s3.client().create_bucket(Bucket="bench")
             run_rounds(client, artifact_id, size, Path(work), args.rounds, s3)
     finally:
         simulator.stdin.close()
         simulator.wait(timeout=10)
-        moto.terminate()
-        moto.wait(timeout=10)
-
-
-def wait_for(s3) -> None:
-    import requests
-
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            requests.get(f"{s3.endpoint_url}/moto-api/", timeout=1)
-            return
-        except requests.ConnectionError:
-            if time.monotonic() > deadline:
-                sys.exit("moto's S3 server did not start")
-            time.sleep(0.1)
 
 
 def run_rounds(client, artifact_id, size, work, rounds, s3) -> None:

@@ -14,7 +14,6 @@ Options: --artifacts N (default 1,000,000), --requests N (default 40), --keep.
 import argparse
 import os
 import sys
-import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -30,9 +29,8 @@ from django.conf import settings  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.db.models.functions import Mod  # noqa: E402
 from django.test import Client  # noqa: E402
-from django.test.utils import setup_databases, setup_test_environment, teardown_databases  # noqa: E402
 from django.utils import timezone  # noqa: E402
-from stats_benchmark import fmt, load, percentile, time_it  # noqa: E402
+from stats_benchmark import fmt, load, percentile, scratch_database, time_it  # noqa: E402
 
 from artifacts_app import stats  # noqa: E402
 from artifacts_app.models import ArchivedArtifact, CiArtifact, SyncRun  # noqa: E402
@@ -48,19 +46,8 @@ def main():
     parser.add_argument("--keep", action="store_true")
     options = parser.parse_args()
 
-    db = connection.settings_dict
-    vendor = "SQLite" if connection.vendor == "sqlite" else "PostgreSQL"
-    if vendor == "SQLite":
-        db["TEST"]["NAME"] = str(Path(tempfile.gettempdir()) / "bench_metrics.sqlite3")
-    else:
-        db["TEST"]["NAME"] = f"bench_metrics_{db['NAME']}"
-    setup_test_environment()
-    config = setup_databases(verbosity=0, interactive=False, keepdb=False)
-    try:
+    with scratch_database("bench_metrics", options.keep) as vendor:
         run(options, vendor)
-    finally:
-        if not options.keep:
-            teardown_databases(config, verbosity=0)
 
 
 def run(options, vendor):

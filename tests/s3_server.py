@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import boto3
@@ -54,8 +55,22 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def s3_server():
+def wait_until_answering(url: str, process: subprocess.Popen, what: str) -> None:
+    """Return once `url` answers HTTP; fail if `process` exits or 60 seconds pass first."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            requests.get(url, timeout=10)  # a first request may load the whole app
+            return
+        except (requests.ConnectionError, requests.Timeout):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{what} did not start") from None
+            time.sleep(0.1)
+
+
+@contextmanager
+def running_s3_server():
+    """moto's S3 server on a free loopback port, stopped on the way out."""
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
@@ -64,19 +79,17 @@ def s3_server():
     )
     server = S3Server(f"http://127.0.0.1:{port}")
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                requests.get(f"{server.endpoint_url}/moto-api/", timeout=1)
-                break
-            except requests.ConnectionError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("moto's S3 server did not start") from None
-                time.sleep(0.1)
+        wait_until_answering(f"{server.endpoint_url}/moto-api/", process, "moto's S3 server")
         yield server
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    with running_s3_server() as server:
+        yield server
 
 
 @pytest.fixture

@@ -4,13 +4,12 @@ import os
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import requests
 
-from .s3_server import free_port
+from .s3_server import free_port, wait_until_answering
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "a-long-serving-test-password"
@@ -52,20 +51,11 @@ def gunicorn(tmp_path_factory):
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
+        stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                requests.get(f"{base}/healthz", timeout=2)
-                break
-            except requests.ConnectionError:
-                assert server.poll() is None, server.stderr.read()
-                assert time.monotonic() < deadline, "gunicorn did not start"
-                time.sleep(0.2)
+        wait_until_answering(f"{base}/healthz", server, "gunicorn")
         yield base
     finally:
         server.terminate()
