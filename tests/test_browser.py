@@ -222,3 +222,14 @@ def test_hostile_names_from_the_api_show_as_text(page, live_server):
     page.wait_for_load_state()
     assert page.get_by_role("heading", level=1).text_content().startswith("Build run #")
     assert page.problems == []
+
+
+def test_the_usage_page_draws_compute_hours_against_the_plan(page, live_server):
+    page.get_by_role("link", name="Usage", exact=True).click()
+    page.wait_for_url(f"{live_server.url}/usage/")
+
+    assert page.evaluate(DRAWN_PIXELS, "chart-usage") > 500
+    assert "estimate" in page.get_by_role("heading", level=1).text_content()
+    assert chart_data(page)["workflows"]  # the synced runs' actions have start and finish
+    page.screenshot(path=str(SCREENSHOTS / "usage.png"), full_page=True)
+    assert page.problems == []
