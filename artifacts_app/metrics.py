@@ -12,12 +12,12 @@ Apple's file type, never a run id or a commit SHA.
 
 from __future__ import annotations
 
-from django.db.models import Count, Max, Sum
+from django.db.models import Count, Sum
 from django.db.models.functions import Coalesce
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-from .models import ArchivedArtifact, ArtifactDailyTotal, SyncRun
+from .models import ArchivedArtifact, ArtifactDailyTotal, CiProduct, CiWorkflow, SyncRun
 
 PREFIX = "xcode_cloud"
 ARTIFACT_LABELS = ["product", "workflow", "file_type"]
@@ -46,17 +46,29 @@ def _artifact_metrics():
         "Total size of the mirrored artifacts, as Apple reports it (fileSize).",
         labels=ARTIFACT_LABELS,
     )
-    # Grouped by names, not ids: two workflows of one product with the same name share a
-    # series instead of making a duplicate one that Prometheus would reject.
+    # Summed per id on the rollup alone (no join over its rows), then keyed by names: two
+    # workflows of one product with the same name share a series instead of making a
+    # duplicate one that Prometheus would reject.
     rows = (
-        ArtifactDailyTotal.objects.values("product__name", "workflow__name", "file_type")
+        ArtifactDailyTotal.objects.values("product_id", "workflow_id", "file_type")
         .annotate(n=Sum("count"), size=Sum("bytes"))
         .order_by()
     )
+    products = dict(CiProduct.objects.values_list("pk", "name"))
+    workflows = dict(CiWorkflow.objects.values_list("pk", "name"))
+    totals: dict[tuple[str, str, str], list[int]] = {}
     for row in rows:
-        labels = [row["product__name"], row["workflow__name"] or "", row["file_type"]]
-        count.add_metric(labels, row["n"])
-        size.add_metric(labels, row["size"])
+        labels = (
+            products.get(row["product_id"], ""),
+            workflows.get(row["workflow_id"], ""),
+            row["file_type"],
+        )
+        figures = totals.setdefault(labels, [0, 0])
+        figures[0] += row["n"]
+        figures[1] += row["size"]
+    for labels, (n, total_bytes) in sorted(totals.items()):
+        count.add_metric(labels, n)
+        size.add_metric(labels, total_bytes)
     return [count, size]
 
 
@@ -84,15 +96,22 @@ def _sync_metrics():
     throttled.add_metric([], sum(row["throttled"] or 0 for row in by_status.values()))
     yield from (total, calls, throttled)
 
-    succeeded = [SyncRun.Status.SUCCEEDED, SyncRun.Status.PARTIAL]
-    last_success = passes.filter(status__in=succeeded).aggregate(at=Max("finished_at"))["at"]
+    # The newest pass of each good status, each found through the (status, started) index.
+    successes = [
+        passes.filter(status=status)
+        .order_by("-started_at")
+        .values_list("finished_at", flat=True)
+        .first()
+        for status in (SyncRun.Status.SUCCEEDED, SyncRun.Status.PARTIAL)
+    ]
+    last_success = max(filter(None, successes), default=None)
     if last_success is not None:
         yield GaugeMetricFamily(
             f"{PREFIX}_last_sync_success_timestamp_seconds",
             "When the last sync pass that succeeded (or stopped early on purpose) finished.",
             value=last_success.timestamp(),
         )
-    latest = passes.first()
+    latest = passes.order_by("-pk").first()  # the newest by id: no sort over the history
     if latest is None:
         return
     yield GaugeMetricFamily(

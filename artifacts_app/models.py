@@ -352,6 +352,12 @@ class ArtifactDailyTotal(models.Model):
             # The same filtered by product or by workflow.
             models.Index(fields=["product", "day"], name="daily_product_day_idx"),
             models.Index(fields=["workflow", "day"], name="daily_workflow_day_idx"),
+            # /metrics: all-time totals per product, workflow and type, read from the index
+            # alone in its own order (no sort of the rollup at each scrape).
+            models.Index(
+                fields=["product", "workflow", "file_type", "count", "bytes"],
+                name="daily_series_idx",
+            ),
         ]
 
     def __str__(self):
