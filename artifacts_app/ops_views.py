@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4
 
 from . import usage
-from .filters import FilterError, parse_filters, today_utc
+from .forms import FilterForm, today_utc
 from .metrics import render_metrics
 from .sync_status import sync_overview
 from .views import with_filters
@@ -60,10 +60,12 @@ def usage_page(request):
             (first - timedelta(days=31 * (USAGE_MONTHS - 1))).replace(day=1).isoformat()
         )
     params["granularity"] = "month"
-    try:
-        f, error = parse_filters(params), None
-    except FilterError as exc:
-        f, error = parse_filters(QueryDict(f"granularity=month&start={params['start']}")), str(exc)
+    form = FilterForm(params)
+    if form.is_valid():
+        f, error = form.scope, None
+    else:
+        fallback = QueryDict(f"granularity=month&start={params['start']}")
+        f, error = FilterForm(fallback).scope, form.error_line()
     plan = settings.USAGE_PLAN_HOURS
     chart = usage.monthly_chart(f, plan)
     context = {

@@ -11,14 +11,15 @@ Each function returns plain dicts, ready for `JsonResponse` or `json_script`.
 from __future__ import annotations
 
 import calendar
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 from django.db.models import Count, DurationField, Exists, ExpressionWrapper, F, OuterRef, Sum
 from django.db.models.functions import TruncDay, TruncMonth, TruncWeek
 from django.utils import timezone
 
-from .filters import Filters
 from .models import CiArtifact, CiBuildAction, ExecutionProgress
+from .scope import Scope
 
 TRUNC = {"day": TruncDay, "week": TruncWeek, "month": TruncMonth}
 HOW = (
@@ -28,7 +29,7 @@ HOW = (
 )
 
 
-def finished_actions(f: Filters):
+def finished_actions(f: Scope):
     """Finished actions of runs created in the range, narrowed like the size figures.
 
     A file type filter keeps the actions that produced an artifact of that type (an
@@ -52,7 +53,7 @@ def finished_actions(f: Filters):
     return actions
 
 
-def usage_series(f: Filters) -> list[dict]:
+def usage_series(f: Scope) -> list[dict]:
     """Runs and compute minutes per period and workflow, sorted by period, then workflow."""
     run_time = ExpressionWrapper(F("finished_date") - F("started_date"), DurationField())
     rows = (
@@ -82,7 +83,7 @@ def usage_series(f: Filters) -> list[dict]:
     return series
 
 
-def usage_payload(f: Filters) -> dict:
+def usage_payload(f: Scope) -> dict:
     series = usage_series(f)
     return {
         "granularity": f.granularity,
@@ -94,7 +95,7 @@ def usage_payload(f: Filters) -> dict:
     }
 
 
-def monthly_chart(f: Filters, plan_hours: int) -> dict:
+def monthly_chart(f: Scope, plan_hours: int) -> dict:
     """Compute hours per month, one dataset per workflow, and the plan's hours per month."""
     series = usage_series(f)
     months = sorted({row["period"] for row in series})
@@ -115,23 +116,14 @@ def monthly_chart(f: Filters, plan_hours: int) -> dict:
     }
 
 
-def burn_rate(f: Filters, plan_hours: int, now: datetime | None = None) -> dict:
+def burn_rate(f: Scope, plan_hours: int, now: datetime | None = None) -> dict:
     """This month so far: hours used, the pace per day, where the month ends at that pace,
     and the day the plan's hours run out (None when the pace stays within the plan)."""
     now = now or timezone.now()
     today = now.astimezone(UTC).date()
     first = today.replace(day=1)
     days_in_month = calendar.monthrange(today.year, today.month)[1]
-    month = Filters(
-        start=first,
-        end=today,
-        granularity="month",
-        products=f.products,
-        workflows=f.workflows,
-        file_types=f.file_types,
-        product_pks=f.product_pks,
-        workflow_pks=f.workflow_pks,
-    )
+    month = replace(f, start=first, end=today, granularity="month")
     run_time = ExpressionWrapper(F("finished_date") - F("started_date"), DurationField())
     used = _seconds(finished_actions(month).aggregate(total=Sum(run_time))["total"]) / 3600
     elapsed_days = (now - datetime.combine(first, datetime.min.time(), UTC)) / timedelta(days=1)

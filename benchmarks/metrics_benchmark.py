@@ -32,7 +32,7 @@ from django.test import Client  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from stats_benchmark import fmt, load, percentile, scratch_database, time_it  # noqa: E402
 
-from artifacts_app import stats  # noqa: E402
+from artifacts_app import rollup  # noqa: E402
 from artifacts_app.models import ArchivedArtifact, CiArtifact, SyncRun  # noqa: E402
 
 TOKEN = "benchmark-metrics-token"  # noqa: S105  (a scratch database)
@@ -57,7 +57,7 @@ def run(options, vendor):
         load(options.artifacts, timezone.now().date())
         load_history()
     print(f"  loaded in {time.perf_counter() - started:.1f} s")
-    rows = stats.refresh_rollup(rebuild=True)
+    rows = rollup.refresh_rollup(rebuild=True)
     print(f"  daily rollup: {rows:,} rows")
     if vendor == "PostgreSQL":
         with connection.cursor() as cursor:

@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from prometheus_client.parser import text_string_to_metric_families
 
-from artifacts_app import stats
+from artifacts_app import rollup
 from artifacts_app.models import ArchivedArtifact, SyncRun
 
 from .factories import make_artifact, make_build_action, make_build_run, make_product, make_workflow
@@ -62,7 +62,7 @@ class MetricsAccessTests:
 
     def test_a_wrong_or_missing_token_is_unauthorized_and_shows_no_figures(self, client, token):
         make_artifact()
-        stats.refresh_rollup()
+        rollup.refresh_rollup()
 
         for headers in ({}, {"authorization": "Bearer wrong"}, {"authorization": TOKEN}):
             response = client.get("/metrics", headers=headers)
@@ -86,7 +86,7 @@ class MetricsFiguresTests:
         make_artifact(action, file_type="ARCHIVE", file_size=300)
         make_artifact(action, file_type="ARCHIVE", file_size=200)
         make_artifact(action, file_type="LOG_BUNDLE", file_size=7)
-        stats.refresh_rollup()
+        rollup.refresh_rollup()
 
         scraped = scrape(client)
 
@@ -108,7 +108,7 @@ class MetricsFiguresTests:
         for number in range(5):
             run = make_build_run(workflow, source_commit_sha=f"{number:040x}")
             make_artifact(make_build_action(run))
-        stats.refresh_rollup()
+        rollup.refresh_rollup()
 
         scraped = scrape(client)
 
@@ -120,7 +120,7 @@ class MetricsFiguresTests:
     def test_a_hostile_product_name_stays_inside_its_label(self, client, token):
         workflow = make_workflow(make_product(name='Evil"}\nxcode_cloud_fake 1'), name="W")
         make_artifact(make_build_action(make_build_run(workflow)))
-        stats.refresh_rollup()
+        rollup.refresh_rollup()
 
         scraped = scrape(client)
 
@@ -178,7 +178,7 @@ class MetricsFiguresTests:
 
     def test_a_scrape_costs_the_same_few_queries_however_many_workflows(self, client, token):
         def queries_of_a_scrape():
-            stats.refresh_rollup()
+            rollup.refresh_rollup()
             with CaptureQueriesContext(connection) as queries:
                 scrape(client)
             return len(queries)
@@ -194,7 +194,7 @@ class MetricsFiguresTests:
 class GrafanaDashboardTests:
     def test_every_panel_queries_a_metric_the_endpoint_exposes(self, client, token):
         make_artifact()
-        stats.refresh_rollup()
+        rollup.refresh_rollup()
         finished_pass(SyncRun.Status.SUCCEEDED, datetime.now(UTC), rate_limit_remaining=10)
         exposed = {re.sub(r"_total$", "", sample.name) for sample in scrape(client)}
         dashboard = json.loads(GRAFANA_DASHBOARD.read_text())

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.http import QueryDict
 
-from artifacts_app.filters import parse_filters
+from artifacts_app.forms import FilterForm
 from artifacts_app.usage import burn_rate
 
 from .factories import make_artifact, make_build_action, make_build_run, make_product, make_workflow
@@ -102,7 +102,7 @@ class BurnRateTests:
         for day in (1, 2, 3, 4):
             action(make_build_run(created_date=at(day, hour=1)), 5 * 60)  # 5 hours a day
         now = at(5, hour=0)  # four days gone
-        f = parse_filters(QueryDict(""), today=now.date())
+        f = FilterForm(QueryDict(""), today=now.date()).scope
 
         burn = burn_rate(f, plan_hours=100, now=now)
 
@@ -114,7 +114,7 @@ class BurnRateTests:
     def test_a_pace_within_the_plan_never_runs_out(self):
         action(make_build_run(created_date=at(1, hour=1)), 60)
         now = at(15)
-        f = parse_filters(QueryDict(""), today=now.date())
+        f = FilterForm(QueryDict(""), today=now.date()).scope
 
         assert burn_rate(f, plan_hours=25, now=now)["runs_out_on"] is None
 
