@@ -20,7 +20,7 @@ from artifacts_app.archive import (
     verify_archive,
 )
 from artifacts_app.archive.storage import sweep_incoming
-from artifacts_app.asc.simulator import expected_sha256
+from artifacts_app.asc.simulator import served_sha256
 from artifacts_app.models import ArchivedArtifact
 
 from .archive_helpers import finished_artifacts, mirror
@@ -59,7 +59,7 @@ class S3ArchiveTests:
         assert len(stored) == len(sims)
         for sim in sims:
             record = ArchivedArtifact.objects.get(artifact__asc_id=sim.id)
-            expected = expected_sha256(sim.id, sim.file_size)
+            expected = served_sha256(simulator.dataset, sim)
             assert record.sha256 == expected
             assert stored[PREFIX + record.path] == sim.file_size
             assert object_sha256(s3_server, s3_archive, PREFIX + record.path) == expected
@@ -110,7 +110,7 @@ class S3ArchiveTests:
 
         body = b"".join(response.streaming_content)
         assert response.status_code == 200
-        assert hashlib.sha256(body).hexdigest() == expected_sha256(sim.id, sim.file_size)
+        assert hashlib.sha256(body).hexdigest() == served_sha256(simulator.dataset, sim)
 
     def test_a_missing_bucket_stops_the_run_with_one_line(
         self, simulator, asc_client, s3_server, s3_archive, settings
