@@ -289,11 +289,15 @@ class SyncRun(models.Model):
     unchanged = models.PositiveIntegerField(default=0)
     gone = models.PositiveIntegerField(default=0)
     api_calls = models.PositiveIntegerField(default=0)
+    # 429 answers among `api_calls`: a pass that meets many shares its key with busy tools.
+    rate_limited_calls = models.PositiveIntegerField(default=0)
     rate_limit_remaining = models.PositiveIntegerField(null=True, blank=True)
     error = models.TextField(blank=True)
     # The process doing the pass (`host:pid`), so a pass whose process was killed can be
     # told apart from one still running.
     owner = models.CharField(max_length=200, blank=True)
+    # Set by `sync_artifacts --loop` after the pass: when the loop means to start the next one.
+    next_pass_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-started_at"]
@@ -386,6 +390,12 @@ class ArtifactDailyTotal(models.Model):
             # The same filtered by product or by workflow.
             models.Index(fields=["product", "day"], name="daily_product_day_idx"),
             models.Index(fields=["workflow", "day"], name="daily_workflow_day_idx"),
+            # /metrics: all-time totals per product, workflow and type, read from the index
+            # alone in its own order (no sort of the rollup at each scrape).
+            models.Index(
+                fields=["product", "workflow", "file_type", "count", "bytes"],
+                name="daily_series_idx",
+            ),
         ]
 
     def __str__(self):

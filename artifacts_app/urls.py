@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from . import token_views, views
+from . import ops_views, token_views, views
 from .budgets import views as budget_views
 from .contents import views as contents_views
 from .webhooks import views as webhook_views
@@ -49,4 +49,8 @@ urlpatterns = [
     path("violations/", budget_views.violations, name="violations"),
     path("violations/acknowledge", budget_views.acknowledge, name="acknowledge-violation"),
     path("api/v1/violations", budget_views.api_violations, name="api-violations"),
+    path("metrics", ops_views.metrics, name="metrics"),
+    path("api/v1/usage", ops_views.api_usage, name="api-usage"),
+    path("usage/", ops_views.usage_page, name="usage"),
+    path("sync/", ops_views.sync_health_page, name="sync-health"),
 ]

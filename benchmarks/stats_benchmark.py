@@ -22,6 +22,7 @@ import statistics
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -65,18 +66,25 @@ def main():
     parser.add_argument("--keep", action="store_true")
     options = parser.parse_args()
 
+    with scratch_database("bench_stats", options.keep) as vendor:
+        run(options, vendor)
+
+
+@contextmanager
+def scratch_database(name, keep=False):
+    """A database of its own for a benchmark (never the configured one); yields the vendor."""
     db = connection.settings_dict
     vendor = "SQLite" if connection.vendor == "sqlite" else "PostgreSQL"
     if vendor == "SQLite":
-        db["TEST"]["NAME"] = str(Path(tempfile.gettempdir()) / "bench_stats.sqlite3")
+        db["TEST"]["NAME"] = str(Path(tempfile.gettempdir()) / f"{name}.sqlite3")
     else:
-        db["TEST"]["NAME"] = f"bench_stats_{db['NAME']}"
+        db["TEST"]["NAME"] = f"{name}_{db['NAME']}"
     setup_test_environment()
     config = setup_databases(verbosity=0, interactive=False, keepdb=False)
     try:
-        run(options, vendor)
+        yield vendor
     finally:
-        if not options.keep:
+        if not keep:
             teardown_databases(config, verbosity=0)
 
 

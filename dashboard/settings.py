@@ -241,3 +241,24 @@ LOGGING = {
         "django.server": {"handlers": ["server"], "level": "INFO", "propagate": False},
     },
 }
+
+# --- Operations: /metrics, compute usage, S3-compatible archive storage ---
+# Bearer token Prometheus sends to /metrics; while empty, /metrics answers 404.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Xcode Cloud compute hours a month in the team's plan (25, 100, 250 or 1000): the usage page
+# draws it as the line the months' estimated usage is measured against.
+USAGE_PLAN_HOURS = env.int("USAGE_PLAN_HOURS", default=25)
+# Archive to an S3-compatible bucket (AWS S3, MinIO, Cloudflare R2, Ceph) instead of
+# ARCHIVE_ROOT. Credentials come from boto3's usual chain (AWS_ACCESS_KEY_ID and
+# AWS_SECRET_ACCESS_KEY, a profile, an instance role), never from these settings.
+ARCHIVE_S3_BUCKET = env.str("ARCHIVE_S3_BUCKET", default="")
+if ARCHIVE_S3_BUCKET:
+    STORAGES["archive"] = {
+        "BACKEND": "artifacts_app.archive.s3.ArchiveS3Storage",
+        "OPTIONS": {
+            "bucket_name": ARCHIVE_S3_BUCKET,
+            "endpoint_url": env.str("ARCHIVE_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("ARCHIVE_S3_REGION", default="") or None,
+            "location": env.str("ARCHIVE_S3_PREFIX", default="").strip("/"),
+        },
+    }

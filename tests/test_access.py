@@ -45,7 +45,13 @@ class LoginRequiredTests(TestCase):
 class EveryRouteTests(TestCase):
     """Walks every URL the site routes, so a page added later cannot forget the login."""
 
-    PUBLIC = {"login", "healthz", "favicon", "xcode-cloud-webhook"}
+    PUBLIC = {
+        "login",
+        "healthz",
+        "favicon",
+        "xcode-cloud-webhook",
+        "metrics",
+    }  # /metrics checks its own token: test_metrics.py
 
     def routes(self):
         from django.urls import URLPattern, URLResolver, get_resolver

@@ -416,3 +416,14 @@ def test_admin_lists_fit_at_1440_pixels_and_the_favicon_is_found(page, live_serv
     assert set(page.evaluate(SIZE_WRAPPING)) == {"nowrap"}  # "533.1 MB" on one line
     shoot(page, "trust-admin-1440")
     assert missing == []
+
+
+def test_the_usage_page_draws_compute_hours_against_the_plan(page, live_server):
+    page.get_by_role("link", name="Usage", exact=True).click()
+    page.wait_for_url(f"{live_server.url}/usage/")
+
+    assert page.evaluate(DRAWN_PIXELS, "chart-usage") > 500
+    assert "estimate" in page.get_by_role("heading", level=1).text_content()
+    assert chart_data(page)["workflows"]  # the synced runs' actions have start and finish
+    page.screenshot(path=str(SCREENSHOTS / "usage.png"), full_page=True)
+    assert page.problems == []

@@ -49,11 +49,12 @@ def describe(storage: Storage) -> str:
     return str(storage.location) if is_local(storage) else type(storage).__name__
 
 
-def incoming_dir(storage: Storage) -> Path | None:
-    """Where temporary downloads go: inside a local archive root, else the system's temp dir."""
-    if not is_local(storage):
-        return None
-    path = Path(storage.location) / INCOMING
+def incoming_dir(storage: Storage) -> Path:
+    """Where temporary downloads go: inside a local archive root, so the final move is a
+    rename; for remote storage under ARCHIVE_ROOT too, a disk folder (the system's temp dir
+    may be a RAM disk, too small for a 4 GiB archive)."""
+    root = storage.location if is_local(storage) else settings.ARCHIVE_ROOT
+    path = Path(root) / INCOMING
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -80,8 +81,8 @@ def move_into_place(storage: Storage, temporary: str, name: str) -> None:
                 os.chmod(temporary, mode)
             os.replace(temporary, final)
             return
-        if storage.exists(name):
-            storage.delete(name)
+        if not getattr(storage, "file_overwrite", False) and storage.exists(name):
+            storage.delete(name)  # else save() would pick another name
         with open(temporary, "rb") as handle:
             saved = storage.save(name, File(handle, name=name))
         if saved != name:
@@ -99,14 +100,16 @@ def discard(path: str) -> None:
 
 
 def sweep_incoming(storage: Storage) -> int:
-    """Remove temporary downloads left behind by killed runs. Returns how many.
+    """Remove temporary downloads, and object storage's unfinished uploads, left behind by
+    killed runs. Returns how many.
 
     Call it only while holding the archiver's lease: then no other run is writing one.
     """
-    folder = incoming_dir(storage) if is_local(storage) else None
-    if folder is None:
-        return 0
+    folder = incoming_dir(storage)
     removed = 0
+    abort_unfinished_uploads = getattr(storage, "abort_unfinished_uploads", None)  # S3
+    if abort_unfinished_uploads is not None:
+        removed += abort_unfinished_uploads()
     for entry in folder.glob("*.part"):
         with contextlib.suppress(OSError):
             entry.unlink()

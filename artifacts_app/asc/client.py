@@ -110,6 +110,7 @@ class AscClient:
         self.backoff = backoff
         self.sleep = sleep
         self.calls = 0  # HTTP requests made to the API, retries included
+        self.rate_limited = 0  # of which answered 429
         self.downloads = 0
         self.rate_limit: RateLimit | None = None
         self._origin = _origin(self.base_url)
@@ -332,6 +333,7 @@ class AscClient:
                     attempt -= 1
                     continue
                 if status == 429 or status >= 500:
+                    self.rate_limited += status == 429
                     retry_after = _retry_after(response)
                     error = error_from_response(
                         status, _json_or_none(response), retry_after=retry_after

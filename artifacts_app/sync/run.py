@@ -67,7 +67,7 @@ def sync(
 
 def _record_pass(walk: SyncPass, full: bool, dry_run: bool, product_ids: list[str]) -> SyncRun:
     client = walk.client
-    calls_before = client.calls
+    calls_before, rate_limited_before = client.calls, client.rate_limited
     _close_abandoned_passes()
     run = SyncRun.objects.create(
         full=full,
@@ -91,7 +91,14 @@ def _record_pass(walk: SyncPass, full: bool, dry_run: bool, product_ids: list[st
         # A bug or an interrupt: record it, then let it propagate with its traceback.
         walk.writer.finish(rebuild=full)
         error = f"{type(exc).__name__}: {_one_line(str(exc))}"
-        _finish(run, walk, SyncRun.Status.FAILED, error, client.calls - calls_before)
+        _finish(
+            run,
+            walk,
+            SyncRun.Status.FAILED,
+            error,
+            client.calls - calls_before,
+            client.rate_limited - rate_limited_before,
+        )
         raise
     # A full pass recounts every day; any pass recounts the days it touched.
     walk.writer.finish(rebuild=full)
@@ -106,7 +113,14 @@ def _record_pass(walk: SyncPass, full: bool, dry_run: bool, product_ids: list[st
             f"skipped {len(walk.skipped_records)} record(s) whose id cannot be stored ({shown})"
         )
     error = "; ".join(([error] if error else []) + notes)
-    _finish(run, walk, status, error, client.calls - calls_before)
+    _finish(
+        run,
+        walk,
+        status,
+        error,
+        client.calls - calls_before,
+        client.rate_limited - rate_limited_before,
+    )
     logger.info("sync %s in %.1fs", status, time.monotonic() - started)
     return run
 
@@ -123,13 +137,16 @@ def _close_abandoned_passes() -> None:
     )
 
 
-def _finish(run: SyncRun, walk: SyncPass, status: str, error: str, calls: int) -> None:
+def _finish(
+    run: SyncRun, walk: SyncPass, status: str, error: str, calls: int, rate_limited: int
+) -> None:
     counts = walk.writer.counts
     run.status = status
     run.error = error
     run.created, run.updated = counts.created, counts.updated
     run.unchanged, run.gone = counts.unchanged, counts.gone
     run.api_calls = calls
+    run.rate_limited_calls = rate_limited
     rate_limit = walk.client.rate_limit
     run.rate_limit_remaining = rate_limit.remaining if rate_limit else None
     run.finished_at = timezone.now()

@@ -4,9 +4,11 @@ import signal
 import threading
 import time
 from contextlib import contextmanager, suppress
+from datetime import timedelta
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, close_old_connections
+from django.utils import timezone
 
 from artifacts_app.budgets.watch import check_and_alert
 from artifacts_app.contents.inspect import inspect_after_sync
@@ -93,6 +95,7 @@ class Command(BaseCommand):
             else:
                 if run.status == SyncRun.Status.FAILED:
                     self.stderr.write(f"sync failed: {run.error}")
+                _announce_next_pass(run, options["interval"])
             self._check_budgets(options)
             self._between_passes(options, stop)
         self.stdout.write("sync loop stopped")
@@ -154,6 +157,12 @@ class Command(BaseCommand):
                 summary += f"; contents: {inspected.summary()}"
         self.stdout.write(summary)
         return run
+
+
+def _announce_next_pass(run, interval):
+    """Tell the sync health page when this loop starts its next pass."""
+    next_pass = timezone.now() + timedelta(seconds=interval)
+    SyncRun.objects.filter(pk=run.pk).update(next_pass_at=next_pass)
 
 
 @contextmanager

@@ -1,0 +1,109 @@
+"""Archive storage in an S3-compatible bucket (AWS S3, MinIO, Cloudflare R2, Ceph).
+
+`django-storages`' S3 backend with the archive's guarantees:
+
+- Uploads stream from the finished temporary file as a multipart upload, a few parts in
+  memory at a time, and the object appears under its key only when the upload completes:
+  a killed process leaves an unfinished upload, never half an object. The next archive run
+  (holding the archiver's lease, so no other run is uploading) aborts such uploads.
+- Reads (`--verify`, downloads from the run page) stream the object body instead of copying
+  the whole object into memory first, as the stock backend does.
+- Storage failures become one-line `ArchiveError`s naming the bucket, not tracebacks.
+"""
+
+from __future__ import annotations
+
+from boto3.s3.transfer import TransferConfig
+from botocore.exceptions import BotoCoreError, ClientError
+from django.core.files import File
+from storages.backends.s3 import S3Storage
+from storages.utils import clean_name
+
+from .storage import ArchiveError
+
+PART_SIZE = 16 * 1024 * 1024
+PARTS_IN_MEMORY = 4
+
+
+class ArchiveS3Storage(S3Storage):
+    def __init__(self, **options):
+        if "transfer_config" not in options:
+            config = TransferConfig(
+                multipart_threshold=PART_SIZE,
+                multipart_chunksize=PART_SIZE,
+                max_concurrency=PARTS_IN_MEMORY,
+            )
+            config.max_in_memory_upload_chunks = PARTS_IN_MEMORY  # s3transfer's, not in boto3's
+            options["transfer_config"] = config
+        options.setdefault("file_overwrite", True)  # a key is replaced in one step
+        options.setdefault("default_acl", None)
+        super().__init__(**options)
+
+    def _open(self, name, mode="rb"):
+        if mode != "rb":
+            return super()._open(name, mode)
+        key = self._normalize_name(clean_name(name))
+        try:
+            body = self.bucket.Object(key).get()["Body"]
+        except ClientError as exc:
+            if _status(exc) == 404:
+                raise FileNotFoundError(f"no object {key} in bucket {self.bucket_name}") from None
+            raise self._error(exc) from None
+        except BotoCoreError as exc:
+            raise self._error(exc) from None
+        return File(body, name=name)
+
+    def _save(self, name, content):
+        return self._translated(super()._save, name, content)
+
+    def exists(self, name):
+        return self._translated(super().exists, name)
+
+    def delete(self, name):
+        return self._translated(super().delete, name)
+
+    def size(self, name):
+        return self._translated(super().size, name)
+
+    def abort_unfinished_uploads(self) -> int:
+        """Abort the multipart uploads under our prefix (left by a killed process; the
+        bucket would keep and bill their parts). Returns how many."""
+        client = self.connection.meta.client
+        prefix = f"{self.location}/" if self.location else ""
+        aborted = 0
+        try:
+            pages = client.get_paginator("list_multipart_uploads").paginate(
+                Bucket=self.bucket_name, Prefix=prefix
+            )
+            for page in pages:
+                for upload in page.get("Uploads", []):
+                    client.abort_multipart_upload(
+                        Bucket=self.bucket_name, Key=upload["Key"], UploadId=upload["UploadId"]
+                    )
+                    aborted += 1
+        except (BotoCoreError, ClientError) as exc:
+            raise self._error(exc) from None
+        return aborted
+
+    def _translated(self, method, *args):
+        try:
+            return method(*args)
+        except (BotoCoreError, ClientError) as exc:
+            raise self._error(exc) from None
+
+    def _error(self, exc: Exception) -> ArchiveError:
+        if isinstance(exc, ClientError):
+            error = exc.response.get("Error", {})
+            reason = f"{error.get('Code', _status(exc))}: {error.get('Message', '')}".strip(": ")
+        else:
+            reason = str(exc).splitlines()[0]
+        where = f"bucket {self.bucket_name}" + (
+            f" at {self.endpoint_url}" if self.endpoint_url else ""
+        )
+        return ArchiveError(
+            f"S3 archive storage ({where}): {reason}; check ARCHIVE_S3_* and the credentials"
+        )
+
+
+def _status(exc: ClientError) -> int | None:
+    return exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")

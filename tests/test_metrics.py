@@ -1,0 +1,210 @@
+"""/metrics: Prometheus text for the bearer token, figures from the rollup and the sync log."""
+
+import json
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from prometheus_client.parser import text_string_to_metric_families
+
+from artifacts_app import rollup
+from artifacts_app.models import ArchivedArtifact, SyncRun
+
+from .factories import make_artifact, make_build_action, make_build_run, make_product, make_workflow
+
+pytestmark = pytest.mark.django_db
+GRAFANA_DASHBOARD = (
+    Path(__file__).resolve().parent.parent / "deploy/grafana/xcode-cloud-artifacts.json"
+)
+TOKEN = "a-long-random-metrics-token"
+
+
+@pytest.fixture
+def token(settings):
+    settings.METRICS_TOKEN = TOKEN
+    return TOKEN
+
+
+def scrape(client, token=TOKEN):
+    """Every sample of a scrape, as Prometheus' own parser reads it."""
+    response = client.get("/metrics", headers={"authorization": f"Bearer {token}"})
+    assert response.status_code == 200, response.content
+    families = text_string_to_metric_families(response.content.decode())
+    return [sample for family in families for sample in family.samples]
+
+
+def samples(scraped, name):
+    return [sample for sample in scraped if sample.name == name]
+
+
+def value(scraped, name):
+    (sample,) = samples(scraped, name)
+    return sample.value
+
+
+def finished_pass(status, finished, **fields):
+    run = SyncRun.objects.create(status=status, **fields)
+    SyncRun.objects.filter(pk=run.pk).update(started_at=finished, finished_at=finished)
+    return run
+
+
+class MetricsAccessTests:
+    def test_is_not_found_while_no_token_is_set(self, client, settings):
+        settings.METRICS_TOKEN = ""
+
+        response = client.get("/metrics", headers={"authorization": "Bearer anything"})
+
+        assert response.status_code == 404
+        assert b"METRICS_TOKEN" in response.content
+
+    def test_a_wrong_or_missing_token_is_unauthorized_and_shows_no_figures(self, client, token):
+        make_artifact()
+        rollup.refresh_rollup()
+
+        for headers in ({}, {"authorization": "Bearer wrong"}, {"authorization": TOKEN}):
+            response = client.get("/metrics", headers=headers)
+            assert response.status_code == 401
+            assert b"xcode_cloud" not in response.content
+            assert response["WWW-Authenticate"].startswith("Bearer")
+
+    def test_the_token_needs_no_login(self, client, token):
+        response = client.get("/metrics", headers={"authorization": f"Bearer {TOKEN}"})
+
+        assert response.status_code == 200
+        assert response["Content-Type"].startswith("text/plain; version=0.0.4")
+
+
+class MetricsFiguresTests:
+    def test_artifact_counts_and_bytes_are_labelled_by_product_workflow_and_type(
+        self, client, token
+    ):
+        workflow = make_workflow(make_product(name="Shop"), name="Nightly")
+        action = make_build_action(make_build_run(workflow))
+        make_artifact(action, file_type="ARCHIVE", file_size=300)
+        make_artifact(action, file_type="ARCHIVE", file_size=200)
+        make_artifact(action, file_type="LOG_BUNDLE", file_size=7)
+        rollup.refresh_rollup()
+
+        scraped = scrape(client)
+
+        counts = {s.labels["file_type"]: s.value for s in samples(scraped, "xcode_cloud_artifacts")}
+        sizes = {
+            s.labels["file_type"]: s.value for s in samples(scraped, "xcode_cloud_artifact_bytes")
+        }
+        assert counts == {"ARCHIVE": 2, "LOG_BUNDLE": 1}
+        assert sizes == {"ARCHIVE": 500, "LOG_BUNDLE": 7}
+        (archive,) = [
+            s
+            for s in samples(scraped, "xcode_cloud_artifacts")
+            if s.labels["file_type"] == "ARCHIVE"
+        ]
+        assert archive.labels == {"product": "Shop", "workflow": "Nightly", "file_type": "ARCHIVE"}
+
+    def test_runs_and_commits_add_up_into_one_series_instead_of_one_each(self, client, token):
+        workflow = make_workflow()
+        for number in range(5):
+            run = make_build_run(workflow, source_commit_sha=f"{number:040x}")
+            make_artifact(make_build_action(run))
+        rollup.refresh_rollup()
+
+        scraped = scrape(client)
+
+        label_names = {name for sample in scraped for name in sample.labels}
+        assert label_names <= {"product", "workflow", "file_type", "status"}
+        (series,) = samples(scraped, "xcode_cloud_artifacts")
+        assert series.value == 5
+
+    def test_a_hostile_product_name_stays_inside_its_label(self, client, token):
+        workflow = make_workflow(make_product(name='Evil"}\nxcode_cloud_fake 1'), name="W")
+        make_artifact(make_build_action(make_build_run(workflow)))
+        rollup.refresh_rollup()
+
+        scraped = scrape(client)
+
+        (sample,) = samples(scraped, "xcode_cloud_artifacts")
+        assert sample.labels["product"] == 'Evil"}\nxcode_cloud_fake 1'
+        assert not samples(scraped, "xcode_cloud_fake")
+
+    def test_sync_figures_come_from_the_recorded_passes(self, client, token):
+        success = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+        finished_pass(
+            SyncRun.Status.SUCCEEDED,
+            success,
+            api_calls=40,
+            rate_limited_calls=2,
+            rate_limit_remaining=900,
+        )
+        finished_pass(
+            SyncRun.Status.FAILED,
+            datetime(2026, 11, 30, 9, 0, tzinfo=UTC),
+            api_calls=3,
+            rate_limited_calls=3,
+            rate_limit_remaining=0,
+            error="429 storm",
+        )
+        finished_pass(SyncRun.Status.SUCCEEDED, success, api_calls=500, dry_run=True)
+
+        scraped = scrape(client)
+
+        assert (
+            value(scraped, "xcode_cloud_last_sync_success_timestamp_seconds") == success.timestamp()
+        )
+        assert value(scraped, "xcode_cloud_api_rate_limit_remaining") == 0
+        assert value(scraped, "xcode_cloud_last_sync_failed") == 1
+        assert value(scraped, "xcode_cloud_sync_api_calls_total") == 43
+        assert value(scraped, "xcode_cloud_sync_rate_limited_responses_total") == 5
+        passes = {
+            s.labels["status"]: s.value for s in samples(scraped, "xcode_cloud_sync_passes_total")
+        }
+        assert passes == {"succeeded": 1, "partial": 0, "failed": 1}
+
+    def test_archive_figures_count_stored_bytes_and_failures(self, client, token):
+        kept, failed = make_artifact(), make_artifact()
+        ArchivedArtifact.objects.create(
+            artifact=kept, status="archived", size=1234, sha256="0" * 64
+        )
+        ArchivedArtifact.objects.create(artifact=failed, status="failed", error="cut off")
+
+        scraped = scrape(client)
+
+        assert value(scraped, "xcode_cloud_archive_stored_bytes") == 1234
+        states = {
+            s.labels["status"]: s.value for s in samples(scraped, "xcode_cloud_archive_artifacts")
+        }
+        assert states["archived"] == 1 and states["failed"] == 1 and states["lost"] == 0
+
+    def test_a_scrape_costs_the_same_few_queries_however_many_workflows(self, client, token):
+        def queries_of_a_scrape():
+            rollup.refresh_rollup()
+            with CaptureQueriesContext(connection) as queries:
+                scrape(client)
+            return len(queries)
+
+        make_artifact()
+        few = queries_of_a_scrape()
+        for _ in range(30):
+            make_artifact()  # each in a workflow of its own
+
+        assert queries_of_a_scrape() == few <= 12
+
+
+class GrafanaDashboardTests:
+    def test_every_panel_queries_a_metric_the_endpoint_exposes(self, client, token):
+        make_artifact()
+        rollup.refresh_rollup()
+        finished_pass(SyncRun.Status.SUCCEEDED, datetime.now(UTC), rate_limit_remaining=10)
+        exposed = {re.sub(r"_total$", "", sample.name) for sample in scrape(client)}
+        dashboard = json.loads(GRAFANA_DASHBOARD.read_text())
+
+        queried = {
+            re.sub(r"_total$", "", name)
+            for panel in dashboard["panels"]
+            for target in panel["targets"]
+            for name in re.findall(r"xcode_cloud_\w+", target["expr"])
+        }
+
+        assert len(dashboard["panels"]) >= 8
+        assert queried and queried <= exposed
