@@ -1,4 +1,4 @@
-"""Mirror of App Store Connect's Xcode Cloud resources: products, workflows, runs, actions, artifacts.
+"""Mirror of App Store Connect's Xcode Cloud resources: products to artifacts.
 
 Mirror rows are written only by the sync (`artifacts_app.sync`): Apple's id is the
 unique key (`asc_id`), and rows that vanish upstream are kept and marked with
