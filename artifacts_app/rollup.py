@@ -59,6 +59,7 @@ def _recount_days(first: date, last: date, top: int) -> int:
             run_created_date__lt=midnight(last + timedelta(days=1)),
         )
         .values(
+            "account_id",
             "product_id",
             "workflow_id",
             "file_type",
@@ -75,6 +76,7 @@ def _recount_days(first: date, last: date, top: int) -> int:
                 day=day,
                 week=day - timedelta(days=day.weekday()),
                 month=day.replace(day=1),
+                account_id=row["account_id"],
                 product_id=row["product_id"],
                 workflow_id=row["workflow_id"],
                 file_type=row["file_type"],
@@ -85,7 +87,7 @@ def _recount_days(first: date, last: date, top: int) -> int:
     ArtifactDailyTotal.objects.bulk_create(totals, batch_size=2000)
     by_type = (
         ArtifactDailyTotal.objects.filter(day__gte=first, day__lte=last)
-        .values("day", "week", "month", "file_type")
+        .values("account_id", "day", "week", "month", "file_type")
         .annotate(n=Sum("count"), size=Sum("bytes"))
         .order_by()
     )
@@ -95,6 +97,7 @@ def _recount_days(first: date, last: date, top: int) -> int:
                 day=row["day"],
                 week=row["week"],
                 month=row["month"],
+                account_id=row["account_id"],
                 file_type=row["file_type"],
                 count=row["n"],
                 bytes=row["size"],

@@ -33,7 +33,12 @@ from django.utils import timezone  # noqa: E402
 from stats_benchmark import fmt, load, percentile, scratch_database, time_it  # noqa: E402
 
 from artifacts_app import rollup  # noqa: E402
-from artifacts_app.models import ArchivedArtifact, CiArtifact, SyncRun  # noqa: E402
+from artifacts_app.models import (  # noqa: E402
+    ArchivedArtifact,
+    CiArtifact,
+    SyncRun,
+    default_account,
+)
 
 TOKEN = "benchmark-metrics-token"  # noqa: S105  (a scratch database)
 PASSES = 35_000  # a year of passes every 15 minutes
@@ -79,8 +84,14 @@ def run(options, vendor):
 def load_history():
     """A year of sync passes and an archive record for every tenth artifact."""
     now = timezone.now()
+    account = default_account()
     passes = SyncRun.objects.bulk_create(
-        SyncRun(status=SyncRun.Status.SUCCEEDED, api_calls=12, rate_limit_remaining=3400)
+        SyncRun(
+            account=account,
+            status=SyncRun.Status.SUCCEEDED,
+            api_calls=12,
+            rate_limit_remaining=3400,
+        )
         for _ in range(PASSES)
     )
     for offset, run in enumerate(passes[-3:]):

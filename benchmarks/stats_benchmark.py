@@ -49,6 +49,7 @@ from artifacts_app.models import (  # noqa: E402
     CiBuildRun,
     CiProduct,
     CiWorkflow,
+    default_account,
 )
 
 FILE_TYPES = ["ARCHIVE", "LOG_BUNDLE", "RESULT_BUNDLE", "TEST_PRODUCTS", "ARCHIVE_EXPORT"]
@@ -149,13 +150,19 @@ def run(options, vendor):
 
 def load(total, today):
     """Products, workflows, one action per run, ARTIFACTS_PER_RUN artifacts per run."""
+    account = default_account()
     products = CiProduct.objects.bulk_create(
-        CiProduct(asc_id=f"bench-product-{i}", name=f"Product {i}", product_type="APP")
+        CiProduct(
+            asc_id=f"bench-product-{i}", name=f"Product {i}", product_type="APP", account=account
+        )
         for i in range(PRODUCTS)
     )
     workflows = CiWorkflow.objects.bulk_create(
         CiWorkflow(
-            asc_id=f"bench-wf-{p * WORKFLOWS_PER_PRODUCT + w}", product=product, name=f"W{w}"
+            asc_id=f"bench-wf-{p * WORKFLOWS_PER_PRODUCT + w}",
+            product=product,
+            name=f"W{w}",
+            account=account,
         )
         for p, product in enumerate(products)
         for w in range(WORKFLOWS_PER_PRODUCT)
@@ -169,6 +176,7 @@ def load(total, today):
             CiBuildRun(
                 asc_id=f"bench-run-{n}",
                 product_id=workflows[n % len(workflows)].product_id,
+                account=account,
                 workflow=workflows[n % len(workflows)],
                 number=n + 1,
                 created_date=first + step * n,
@@ -183,6 +191,7 @@ def load(total, today):
             CiBuildAction(
                 asc_id=f"bench-action-{run.number}",
                 build_run=run,
+                account=account,
                 name="Archive - iOS",
                 action_type="ARCHIVE",
             )
@@ -196,6 +205,7 @@ def load(total, today):
                     build_run=run,
                     workflow=run.workflow,
                     product_id=run.product_id,
+                    account=account,
                     run_created_date=run.created_date,
                     file_type=FILE_TYPES[k],
                     file_name=f"file-{k}.zip",

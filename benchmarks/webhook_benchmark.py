@@ -208,6 +208,7 @@ def calls_per_day(args, private_pem, public_pem) -> None:
     from django.core.management import call_command
 
     from artifacts_app.asc.simulator.webhooks import WebhookSender
+    from artifacts_app.models import default_account
     from artifacts_app.sync import sync, sync_queued
     from artifacts_app.webhooks.payload import parse_delivery
     from artifacts_app.webhooks.queue import record_delivery
@@ -233,7 +234,7 @@ def calls_per_day(args, private_pem, public_pem) -> None:
 
     def post(url, data):
         parsed = parse_delivery(data)
-        record_delivery(parsed.run_id, parsed.event_type)
+        record_delivery(parsed.run_id, parsed.event_type, default_account())
         sync_queued(client)
         return 202
 

@@ -3,7 +3,14 @@
 import itertools
 from datetime import UTC, datetime
 
-from artifacts_app.models import CiArtifact, CiBuildAction, CiBuildRun, CiProduct, CiWorkflow
+from artifacts_app.models import (
+    CiArtifact,
+    CiBuildAction,
+    CiBuildRun,
+    CiProduct,
+    CiWorkflow,
+    default_account,
+)
 
 _ids = itertools.count(1)
 
@@ -16,13 +23,16 @@ def make_product(**fields):
     fields.setdefault("asc_id", _asc_id("product"))
     fields.setdefault("name", "Demo App")
     fields.setdefault("product_type", "APP")
+    if "account" not in fields:
+        fields["account"] = default_account()
     return CiProduct.objects.create(**fields)
 
 
 def make_workflow(product=None, **fields):
     fields.setdefault("asc_id", _asc_id("workflow"))
     fields.setdefault("name", "Release")
-    return CiWorkflow.objects.create(product=product or make_product(), **fields)
+    product = product or make_product()
+    return CiWorkflow.objects.create(product=product, account_id=product.account_id, **fields)
 
 
 def make_build_run(workflow=None, **fields):
@@ -32,14 +42,19 @@ def make_build_run(workflow=None, **fields):
     fields.setdefault("created_date", datetime(2026, 11, 2, 12, 0, tzinfo=UTC))
     fields.setdefault("execution_progress", "COMPLETE")
     fields.setdefault("completion_status", "SUCCEEDED")
-    return CiBuildRun.objects.create(workflow=workflow, product=workflow.product, **fields)
+    return CiBuildRun.objects.create(
+        workflow=workflow, product=workflow.product, account_id=workflow.account_id, **fields
+    )
 
 
 def make_build_action(build_run=None, **fields):
     fields.setdefault("asc_id", _asc_id("action"))
     fields.setdefault("name", "Archive - iOS")
     fields.setdefault("action_type", "ARCHIVE")
-    return CiBuildAction.objects.create(build_run=build_run or make_build_run(), **fields)
+    build_run = build_run or make_build_run()
+    return CiBuildAction.objects.create(
+        build_run=build_run, account_id=build_run.account_id, **fields
+    )
 
 
 def make_artifact(build_action=None, **fields):
@@ -54,6 +69,7 @@ def make_artifact(build_action=None, **fields):
         build_run=run,
         workflow=run.workflow,
         product=run.product,
+        account_id=run.account_id,
         run_created_date=run.created_date,
         **fields,
     )

@@ -6,7 +6,7 @@ from django.test import TestCase
 from django.test.utils import CaptureQueriesContext
 
 from artifacts_app.budgets.models import SizeBudget
-from artifacts_app.models import SyncRun
+from artifacts_app.models import SyncRun, default_account
 
 from .factories import (
     make_artifact,
@@ -38,7 +38,7 @@ class AdminTests(TestCase):
             action = make_build_action(make_build_run(workflow))
             make_artifact(action, file_size=3 * 2**30)
             make_artifact(action, file_type="LOG_BUNDLE", file_name="logs.zip", file_size=1200)
-        SyncRun.objects.create(status=SyncRun.Status.SUCCEEDED)
+        SyncRun.objects.create(account=default_account(), status=SyncRun.Status.SUCCEEDED)
 
     def query_counts(self):
         counts = {}
@@ -93,11 +93,11 @@ class AdminTests(TestCase):
         self.assertNotIn(">PENDING<", page)
 
     def test_sync_durations_read_as_seconds_and_minutes(self):
-        quick = SyncRun.objects.create(status=SyncRun.Status.SUCCEEDED)
+        quick = SyncRun.objects.create(account=default_account(), status=SyncRun.Status.SUCCEEDED)
         SyncRun.objects.filter(pk=quick.pk).update(
             finished_at=quick.started_at + timedelta(seconds=2.709677)
         )
-        slow = SyncRun.objects.create(status=SyncRun.Status.SUCCEEDED)
+        slow = SyncRun.objects.create(account=default_account(), status=SyncRun.Status.SUCCEEDED)
         SyncRun.objects.filter(pk=slow.pk).update(
             finished_at=slow.started_at + timedelta(minutes=3, seconds=12.4)
         )

@@ -395,6 +395,7 @@ class ArtifactsEndpointTests(LoggedInTestCase):
                 build_run=run,
                 workflow=run.workflow,
                 product=run.product,
+                account_id=run.account_id,
                 run_created_date=run.created_date,
                 file_type="LOG_BUNDLE",
                 file_name=f"log-{i}.zip",

@@ -16,6 +16,7 @@ from artifacts_app.budgets.check import check_completed_runs
 from artifacts_app.budgets.models import BudgetViolation, SizeBudget
 from artifacts_app.budgets.notify import deliver_due
 from artifacts_app.budgets.rules import add_budget
+from artifacts_app.models import default_account
 from artifacts_app.sync import sync
 from artifacts_app.webhooks.queue import record_delivery
 
@@ -208,7 +209,7 @@ def test_two_concurrent_loops_alert_each_violation_exactly_once(simulator, asc_k
         add_budget("every byte", max_bytes=0, notify=[receiver.url()])
         SizeBudget.objects.update(created_at=simulator.dataset.now)  # Apple's clock: the sim's
         for run in simulator.dataset.advance(hours=6):
-            record_delivery(run.id, "BUILD_CREATED")
+            record_delivery(run.id, "BUILD_CREATED", default_account())
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "dashboard.settings",

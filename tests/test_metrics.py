@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from prometheus_client.parser import text_string_to_metric_families
 
 from artifacts_app import rollup
-from artifacts_app.models import ArchivedArtifact, SyncRun
+from artifacts_app.models import ArchivedArtifact, SyncRun, default_account
 
 from .factories import make_artifact, make_build_action, make_build_run, make_product, make_workflow
 
@@ -46,7 +46,7 @@ def value(scraped, name):
 
 
 def finished_pass(status, finished, **fields):
-    run = SyncRun.objects.create(status=status, **fields)
+    run = SyncRun.objects.create(account=default_account(), status=status, **fields)
     SyncRun.objects.filter(pk=run.pk).update(started_at=finished, finished_at=finished)
     return run
 

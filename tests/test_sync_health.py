@@ -9,13 +9,15 @@ from django.test import override_settings
 from django.utils import timezone
 
 from artifacts_app.health import sync_health
-from artifacts_app.models import SyncRun
+from artifacts_app.models import SyncRun, default_account
 
 pytestmark = pytest.mark.django_db
 
 
 def _pass(status, minutes_ago=1, dry_run=False, error=""):
-    run = SyncRun.objects.create(status=status, dry_run=dry_run, error=error)
+    run = SyncRun.objects.create(
+        account=default_account(), status=status, dry_run=dry_run, error=error
+    )
     finished = timezone.now() - timedelta(minutes=minutes_ago)
     SyncRun.objects.filter(pk=run.pk).update(started_at=finished, finished_at=finished)
     return run

@@ -11,7 +11,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from artifacts_app import sync as sync_module
-from artifacts_app.models import ProductSyncState, SyncRun
+from artifacts_app.models import ProductSyncState, SyncRun, default_account
 from artifacts_app.sync import sync
 from tests.simulator_fixtures import SIM_ISSUER_ID, SIM_KEY_ID
 
@@ -27,7 +27,7 @@ def staff_client(client, django_user_model):
 
 
 def finished_pass(status, minutes_ago, **fields):
-    run = SyncRun.objects.create(status=status, **fields)
+    run = SyncRun.objects.create(account=default_account(), status=status, **fields)
     finished = timezone.now() - timedelta(minutes=minutes_ago)
     SyncRun.objects.filter(pk=run.pk).update(
         started_at=finished - timedelta(seconds=42), finished_at=finished

@@ -8,6 +8,7 @@ from django import forms
 from django.contrib import admin
 from django.utils import timezone
 
+from ..models import default_account
 from ..units import format_bytes
 from .models import BudgetViolation, SizeBudget
 from .notify import mask
@@ -49,6 +50,8 @@ class SizeBudgetForm(forms.ModelForm):
     def save(self, commit=True):
         if self.cleaned_data["urls"] is not None:
             self.instance.notify_urls = self.cleaned_data["urls"]
+        if self.instance.account_id is None:
+            self.instance.account = default_account()
         return super().save(commit)
 
 

@@ -47,9 +47,9 @@ def check_completed_runs() -> list[BudgetViolation]:
 def unchecked_runs(budget: SizeBudget):
     """Runs in the budget's scope that completed since it exists and it has not checked."""
     since = budget.created_at
-    runs = CiBuildRun.objects.filter(execution_progress=ExecutionProgress.COMPLETE).filter(
-        Q(finished_date__gte=since) | Q(finished_date=None, first_seen_at__gte=since)
-    )
+    runs = CiBuildRun.objects.filter(
+        account_id=budget.account_id, execution_progress=ExecutionProgress.COMPLETE
+    ).filter(Q(finished_date__gte=since) | Q(finished_date=None, first_seen_at__gte=since))
     if budget.product_asc_id:
         runs = runs.filter(product__asc_id=budget.product_asc_id)
     if budget.workflow_asc_id:

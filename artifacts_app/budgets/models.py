@@ -5,9 +5,10 @@ from django.db import models
 from django.db.models import Q
 
 from .. import encryption
+from ..models.accounts import AccountOwned
 
 
-class SizeBudget(models.Model):
+class SizeBudget(AccountOwned):
     """A limit on a build run's bytes: absolute, or growth over the run's baseline.
 
     Scope fields left empty match everything. A budget applies to runs that complete after

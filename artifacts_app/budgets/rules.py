@@ -7,7 +7,7 @@ from decimal import Decimal, InvalidOperation
 import apprise
 from django.db import IntegrityError, transaction
 
-from ..models import CiArtifact, CiProduct, CiWorkflow, FileType
+from ..models import Account, CiArtifact, CiProduct, CiWorkflow, FileType, default_account
 from ..units import format_bytes
 from .models import SizeBudget
 from .notify import mask
@@ -27,12 +27,14 @@ def add_budget(
     branch: str = "",
     file_type: str = "",
     notify: list[str] | tuple[str, ...] = (),
+    account: Account | None = None,
 ) -> SizeBudget:
     if (max_bytes is None) == (max_growth is None):
         raise BudgetError("give exactly one of --max-bytes and --max-growth")
     if max_bytes is not None and max_bytes < 0:
         raise BudgetError("--max-bytes must be zero or more")
     budget = SizeBudget(
+        account=account or default_account(),
         name=name.strip(),
         max_bytes=max_bytes,
         max_growth_percent=None if max_growth is None else parse_percent(max_growth),

@@ -5,6 +5,7 @@
 from ..budgets.models import BudgetCheck, BudgetViolation, SizeBudget  # noqa: E402,F401
 from ..contents.models import ArtifactComponent, ArtifactContents  # noqa: E402, F401
 from ..webhooks.models import QueuedRun, WebhookDelivery  # noqa: E402,F401
+from .accounts import *  # noqa: F403
 from .archive import *  # noqa: F403
 from .mirror import *  # noqa: F403
 from .rollup import *  # noqa: F403

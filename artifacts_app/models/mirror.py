@@ -11,6 +11,8 @@ stored as it came.
 
 from django.db import models
 
+from .accounts import AccountOwned
+
 
 class ProductType(models.TextChoices):
     APP = "APP", "App"
@@ -75,7 +77,7 @@ def status_label(execution_progress: str, completion_status: str) -> str:
     return enum_label(ExecutionProgress, execution_progress) or "Unknown"
 
 
-class MirrorModel(models.Model):
+class MirrorModel(AccountOwned):
     """Fields every mirror of an App Store Connect resource has."""
 
     asc_id = models.CharField("App Store Connect id", max_length=64, unique=True)
@@ -84,7 +86,7 @@ class MirrorModel(models.Model):
     # Set when a sync no longer finds the resource upstream; the row stays for history.
     gone_upstream_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
+    class Meta(AccountOwned.Meta):
         abstract = True
 
 

@@ -2,10 +2,11 @@
 
 from django.db import models
 
+from .accounts import AccountOwned
 from .mirror import CiProduct, CiWorkflow
 
 
-class ArtifactDailyTotal(models.Model):
+class ArtifactDailyTotal(AccountOwned):
     """Artifacts per UTC day, product, workflow and file type: what /api/v1/stats adds up.
 
     A rollup of `CiArtifact` kept by `artifacts_app.rollup.refresh_rollup()`, so a year of
@@ -45,7 +46,7 @@ class ArtifactDailyTotal(models.Model):
         return f"{self.day} {self.file_type} {self.count}"
 
 
-class ArtifactDailyTypeTotal(models.Model):
+class ArtifactDailyTypeTotal(AccountOwned):
     """`ArtifactDailyTotal` summed over products and workflows: per UTC day and file type.
 
     What the unfiltered dashboard and /api/v1/stats read: a year is under two thousand rows.
@@ -63,7 +64,9 @@ class ArtifactDailyTypeTotal(models.Model):
         verbose_name = "artifact daily total by type"
         constraints = [
             # One row per day and type; also the index of every date-range read.
-            models.UniqueConstraint(fields=["day", "file_type"], name="daily_type_unique"),
+            models.UniqueConstraint(
+                fields=["account", "day", "file_type"], name="daily_type_unique"
+            ),
         ]
 
     def __str__(self):

@@ -2,10 +2,11 @@
 
 from django.db import models
 
+from .accounts import AccountOwned
 from .mirror import CiProduct
 
 
-class SyncRun(models.Model):
+class SyncRun(AccountOwned):
     """One pass of `sync_artifacts`: what it did, what it cost, how it ended."""
 
     class Status(models.TextChoices):

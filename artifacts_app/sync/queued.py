@@ -17,6 +17,7 @@ from .. import locks
 from ..asc.client import AscClient
 from ..asc.errors import AscError
 from ..connection import client_from_settings
+from ..models import Account, default_account
 from ..webhooks import queue
 from ..webhooks.models import QueuedRun
 from .errors import SyncError, SyncStopped
@@ -41,7 +42,9 @@ def queue_is_due() -> bool:
 
 
 def sync_queued(
-    client: AscClient | None = None, should_stop: Callable[[], bool] | None = None
+    client: AscClient | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    account: Account | None = None,
 ) -> QueuedResult:
     """Fetch every queued run that is due. Raises SyncError (one line) when the API refuses;
     returns at once when another sync holds the account (it takes the queue itself)."""
@@ -52,13 +55,13 @@ def sync_queued(
     except AscError as exc:
         raise SyncError(str(exc)) from None
     calls_before = client.calls
-    writer = Writer(timezone.now(), locks.per_product_locks())
+    writer = Writer(timezone.now(), account or default_account(), locks.per_product_locks())
     walk = SyncPass(client, writer, reserve=settings.SYNC_RESERVE_CALLS, should_stop=should_stop)
     runs = 0
     try:
         with writer.account_lease() as held:
             walk.renew = held.renew if held else None
-            runs = queue.drain(walk.one_run, locks.process_id(), walk.should_stop)
+            runs = queue.drain(walk.one_run, locks.process_id(), writer.account, walk.should_stop)
     except (locks.LockBusy, SyncStopped):
         pass  # a pass elsewhere holds the account, or the budget or a stop says wait
     except AscError as exc:

@@ -13,7 +13,7 @@ from .. import locks
 from ..asc.client import AscClient
 from ..asc.errors import AscError
 from ..connection import client_from_settings
-from ..models import SyncRun
+from ..models import Account, SyncRun, default_account
 from ..webhooks import queue
 from .errors import SyncError, SyncStopped
 from .walk import ProgressEvent, SyncPass
@@ -30,6 +30,7 @@ def sync(
     reserve: int | None = None,
     should_stop: Callable[[], bool] | None = None,
     progress: Callable[[ProgressEvent], None] | None = None,
+    account: Account | None = None,
 ) -> SyncRun:
     """Run one sync pass and return its `SyncRun` (SUCCEEDED, PARTIAL or FAILED).
 
@@ -38,12 +39,14 @@ def sync(
     that fails once started is recorded as FAILED and returned.
     """
     product_ids = [p for p in (products or []) if p]
+    account = account or default_account()
     if client is None:
         try:
             client = client_from_settings()
         except AscError as exc:
             error = _one_line(str(exc))
             SyncRun.objects.create(
+                account=account,
                 full=full,
                 dry_run=dry_run,
                 products=",".join(product_ids)[:500],
@@ -55,7 +58,10 @@ def sync(
     reserve = settings.SYNC_RESERVE_CALLS if reserve is None else max(0, reserve)
     client.rate_limit = None  # what an earlier pass saw is out of date: the hour rolls on
     now = timezone.now()
-    writer = DryRunWriter(now) if dry_run else Writer(now, locks.per_product_locks())
+    if dry_run:
+        writer = DryRunWriter(now, account)
+    else:
+        writer = Writer(now, account, locks.per_product_locks())
     walk = SyncPass(client, writer, full, reserve, should_stop, progress)
     try:
         with writer.account_lease() as held:
@@ -70,6 +76,7 @@ def _record_pass(walk: SyncPass, full: bool, dry_run: bool, product_ids: list[st
     calls_before, rate_limited_before = client.calls, client.rate_limited
     _close_abandoned_passes()
     run = SyncRun.objects.create(
+        account=walk.writer.account,
         full=full,
         dry_run=dry_run,
         products=",".join(product_ids)[:500],
@@ -81,7 +88,7 @@ def _record_pass(walk: SyncPass, full: bool, dry_run: bool, product_ids: list[st
         walk.writer.begin()
         if not dry_run:
             # Runs that webhooks announced come first: someone is waiting for them.
-            queue.drain(walk.one_run, locks.process_id(), walk.should_stop)
+            queue.drain(walk.one_run, locks.process_id(), walk.writer.account, walk.should_stop)
         walk.run(product_ids)
     except SyncStopped as exc:
         status, error = SyncRun.Status.PARTIAL, str(exc)
@@ -105,6 +112,11 @@ def _record_pass(walk: SyncPass, full: bool, dry_run: bool, product_ids: list[st
     notes = []
     if status != SyncRun.Status.FAILED and walk.skipped_products:
         notes.append(f"skipped {len(walk.skipped_products)} product(s) another sync is working on")
+    if walk.writer.foreign:
+        notes.append(
+            f"left {len(walk.writer.foreign)} record(s) alone that another account mirrors "
+            "(the same team's data under two accounts?)"
+        )
     if walk.skipped_records:
         shown = ", ".join(walk.skipped_records[:3]) + (
             ", …" if len(walk.skipped_records) > 3 else ""

@@ -28,6 +28,9 @@ class UpsertPlan:
     to_update: list[tuple[models.Model, dict[str, Any]]] = field(default_factory=list)
     changed_fields: set[str] = field(default_factory=set)
     unchanged: int = 0
+    # Ids stored under another account: the same resource seen by a second team's key. The
+    # account that mirrored it first keeps it; this one neither changes nor adopts it.
+    foreign: list[str] = field(default_factory=list)
 
     def apply(self) -> dict[str, int]:
         """Write the plan; returns asc_id -> pk of every row, created ones included."""
@@ -49,8 +52,10 @@ class UpsertPlan:
         return pks
 
 
-def plan_upsert(model, records: dict[str, dict[str, Any]], now, rows=None) -> UpsertPlan:
-    """What writing `records` (asc_id -> column values) would create and change.
+def plan_upsert(
+    model, records: dict[str, dict[str, Any]], now, account_id: int, rows=None
+) -> UpsertPlan:
+    """What writing `records` (asc_id -> column values) of an account would create and change.
 
     Values are fitted to their columns first and compared after, so a value that had to be
     cut is not seen as changed on every pass. Only fields that differ are written. A row that
@@ -63,12 +68,18 @@ def plan_upsert(model, records: dict[str, dict[str, Any]], now, rows=None) -> Up
         # No default ordering: the rows are looked up by id, and ordering may join a table.
         rows = model.objects.filter(asc_id__in=list(records)).order_by()
     existing = {row.asc_id: row for row in rows}
-    plan = UpsertPlan(model, {asc_id: row.pk for asc_id, row in existing.items()})
+    plan = UpsertPlan(
+        model,
+        {asc_id: row.pk for asc_id, row in existing.items() if row.account_id == account_id},
+    )
     for asc_id, values in records.items():
         values = fit(model, values)
         row = existing.get(asc_id)
         if row is None:
-            plan.to_create.append(model(asc_id=asc_id, **values))
+            plan.to_create.append(model(asc_id=asc_id, account_id=account_id, **values))
+            continue
+        if row.account_id != account_id:
+            plan.foreign.append(asc_id)
             continue
         changed = [name for name, value in values.items() if getattr(row, name) != value]
         before = {name: getattr(row, name) for name in changed}

@@ -149,7 +149,7 @@ class SyncPass:
                 try:
                     records.append(self.client.product(product_id))
                 except NotFoundError:
-                    stored = CiProduct.objects.filter(asc_id=product_id).first()
+                    stored = self.writer.rows(CiProduct).filter(asc_id=product_id).first()
                     if stored is None:
                         raise SyncError(
                             f"product {product_id} does not exist upstream: check the --product id"
@@ -160,7 +160,9 @@ class SyncPass:
         records = self._storable(records, "product")
         pks = self.writer.upsert_products({p.id: columns.product_columns(p) for p in records})
         if not product_ids:
-            self.writer.mark_gone(CiProduct.objects.exclude(asc_id__in=[p.id for p in records]))
+            self.writer.mark_gone(
+                self.writer.rows(CiProduct).exclude(asc_id__in=[p.id for p in records])
+            )
         return self.writer.product_rows(records, pks)
 
     def recent(self, product: CiProduct) -> None:
@@ -273,11 +275,11 @@ class SyncPass:
         since stored; one stored as complete costs nothing. A product or workflow not stored
         yet costs one call more. A run the API does not know raises NotFoundError, after
         marking a stored one gone; another worker holding the product's lease, LockBusy."""
-        row = CiBuildRun.objects.filter(asc_id=run_id).first()
+        row = self.writer.rows(CiBuildRun).filter(asc_id=run_id).first()
         if row is not None and row.execution_progress == COMPLETE and not row.gone_upstream_at:
             return  # nothing about it can change any more
         run = self._fetch_run(run_id)
-        product = CiProduct.objects.filter(asc_id=run.product_id).first()
+        product = self.writer.rows(CiProduct).filter(asc_id=run.product_id).first()
         if product is None:
             [product] = self.products([run.product_id])
         with self.writer.product_lease(product.asc_id):
@@ -303,14 +305,15 @@ class SyncPass:
         try:
             return self.client.build_run(run_id)
         except NotFoundError:
-            self.writer.mark_run_tree_gone(CiBuildRun.objects.filter(asc_id=run_id))
+            self.writer.mark_run_tree_gone(self.writer.rows(CiBuildRun).filter(asc_id=run_id))
             raise
 
     def _sync_page(self, product, runs: list[resources.BuildRun], workflow_pks: dict) -> None:
         """Sync one page of runs: fetch what is new or unfinished, refresh the rest for free."""
         runs = self._storable(runs, "build run")
         stored = {
-            row.asc_id: row for row in CiBuildRun.objects.filter(asc_id__in=[r.id for r in runs])
+            row.asc_id: row
+            for row in self.writer.rows(CiBuildRun).filter(asc_id__in=[r.id for r in runs])
         }
         for run in runs:
             row = stored.get(run.id)
@@ -362,7 +365,7 @@ class SyncPass:
                 artifacts[action.id] = self._storable(listed, "artifact")
         except NotFoundError:
             # The run (or an action) vanished between the list and now.
-            self.writer.mark_run_tree_gone(CiBuildRun.objects.filter(asc_id=run.id))
+            self.writer.mark_run_tree_gone(self.writer.rows(CiBuildRun).filter(asc_id=run.id))
             return
         self.runs_fetched += 1
         self.writer.store_run(FetchedRun(product, run, workflow_pk, actions, artifacts, row))
@@ -376,5 +379,5 @@ class SyncPass:
         ]
         for start in range(0, len(missing), 500):
             self.writer.mark_run_tree_gone(
-                CiBuildRun.objects.filter(asc_id__in=missing[start : start + 500])
+                self.writer.rows(CiBuildRun).filter(asc_id__in=missing[start : start + 500])
             )

@@ -15,7 +15,15 @@ from django.utils import timezone
 
 from .. import locks
 from ..asc import resources
-from ..models import CiArtifact, CiBuildAction, CiBuildRun, CiProduct, CiWorkflow, ProductSyncState
+from ..models import (
+    Account,
+    CiArtifact,
+    CiBuildAction,
+    CiBuildRun,
+    CiProduct,
+    CiWorkflow,
+    ProductSyncState,
+)
 from . import columns
 from .days import TouchedDays
 from .upsert import UpsertPlan, fit, plan_upsert
@@ -58,10 +66,16 @@ class DryRunWriter:
     # a dry run records nothing, so its first walk of a product goes all the way down.
     records_backfill = False
 
-    def __init__(self, now) -> None:
+    def __init__(self, now, account: Account) -> None:
         self.now = now
+        self.account = account
         self.counts = Counts()
         self.days = TouchedDays()
+        self.foreign: list[str] = []  # ids another account mirrors (see `UpsertPlan.foreign`)
+
+    def rows(self, model):
+        """The stored rows of this writer's account: the only ones a pass reads or changes."""
+        return model.objects.filter(account_id=self.account.pk)
 
     # --- leases and the rollup ------------------------------------------------------------
 
@@ -83,9 +97,10 @@ class DryRunWriter:
         """Rows by asc_id, created or updated; returns asc_id -> pk of the stored ones."""
         return self._write(self._plan(model, records))
 
-    def _plan(self, model, records) -> UpsertPlan:
-        plan = plan_upsert(model, records, self.now)
+    def _plan(self, model, records, rows=None) -> UpsertPlan:
+        plan = plan_upsert(model, records, self.now, self.account.pk, rows=rows)
         self.counts.add(plan)
+        self.foreign += plan.foreign
         return plan
 
     def _write(self, plan: UpsertPlan) -> dict:
@@ -95,7 +110,11 @@ class DryRunWriter:
         return self.upsert(CiProduct, records)
 
     def product_rows(self, records: list[resources.Product], pks: dict) -> list[CiProduct]:
-        return [CiProduct(asc_id=p.id, name=p.name, pk=pks.get(p.id)) for p in records]
+        return [
+            CiProduct(asc_id=p.id, name=p.name, pk=pks.get(p.id), account=self.account)
+            for p in records
+            if p.id not in self.foreign
+        ]
 
     def stored_workflow_pk(self, workflow_id: str) -> int | None:
         return None
@@ -117,8 +136,7 @@ class DryRunWriter:
         run_values = columns.run_columns(run, product.pk, workflow_pk)
         # The walk read the run's row already: no second look-up.
         rows = [fetched.row] if fetched.stored else []
-        plan = plan_upsert(CiBuildRun, {run.id: run_values}, self.now, rows=rows)
-        self.counts.add(plan)
+        plan = self._plan(CiBuildRun, {run.id: run_values}, rows=rows)
         run_pk = self._write(plan).get(run.id)
         stored = fetched.stored and run_pk is not None
         if stored:
@@ -161,8 +179,7 @@ class DryRunWriter:
     def refresh_run(self, product, run: resources.BuildRun, row: CiBuildRun, workflow_pk) -> None:
         """A run stored as complete: update its own fields from the page, no further calls."""
         values = columns.run_columns(run, product.pk, workflow_pk)
-        plan = plan_upsert(CiBuildRun, {run.id: values}, self.now, rows=[row])
-        self.counts.add(plan)
+        plan = self._plan(CiBuildRun, {run.id: values}, rows=[row])
         if plan.to_update:
             self._save_run(plan, product.pk, workflow_pk, run.created_date)
 
@@ -196,8 +213,8 @@ class Writer(DryRunWriter):
 
     records_backfill = True
 
-    def __init__(self, now, per_product_locks: bool) -> None:
-        super().__init__(now)
+    def __init__(self, now, account: Account, per_product_locks: bool) -> None:
+        super().__init__(now, account)
         self.per_product_locks = per_product_locks
         self.days = TouchedDays(keep=True)
 
@@ -235,10 +252,12 @@ class Writer(DryRunWriter):
             return self.upsert(CiProduct, records)
 
     def product_rows(self, records, pks) -> list[CiProduct]:
-        return list(CiProduct.objects.filter(asc_id__in=[p.id for p in records]).order_by("name"))
+        return list(
+            self.rows(CiProduct).filter(asc_id__in=[p.id for p in records]).order_by("name")
+        )
 
     def stored_workflow_pk(self, workflow_id: str) -> int | None:
-        return CiWorkflow.objects.filter(asc_id=workflow_id).values_list("pk", flat=True).first()
+        return self.rows(CiWorkflow).filter(asc_id=workflow_id).values_list("pk", flat=True).first()
 
     def mark_gone(self, queryset) -> None:
         queryset = queryset.filter(gone_upstream_at__isnull=True)

@@ -2,8 +2,10 @@
 
 from django.db import models
 
+from ..models.accounts import AccountOwned
 
-class WebhookDelivery(models.Model):
+
+class WebhookDelivery(AccountOwned):
     """One event Xcode Cloud delivered about a build run.
 
     Apple retries a delivery until it gets a success, so (run, event type) is unique and a
@@ -33,7 +35,7 @@ class WebhookDelivery(models.Model):
         return f"{self.event_type} {self.run_asc_id}"
 
 
-class QueuedRun(models.Model):
+class QueuedRun(AccountOwned):
     """A build run to fetch from the API, one row per run however many events named it.
 
     A worker claims the row (`claimed_until`) inside a `SELECT ... FOR UPDATE SKIP LOCKED`,

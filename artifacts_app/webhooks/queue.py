@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from ..asc.errors import AscError, NotFoundError
 from ..locks import LockBusy
+from ..models.accounts import Account
 from .models import QueuedRun, WebhookDelivery
 
 CLAIM_FOR = timedelta(minutes=10)
@@ -30,28 +31,35 @@ class Claim:
     queued_at: datetime
 
 
-def record_delivery(run_id: str, event_type: str) -> bool:
-    """Store a delivery and queue its run; False for a redelivery, which queues nothing."""
+def record_delivery(run_id: str, event_type: str, account: Account) -> bool:
+    """Store a delivery and queue its run for `account` (whose webhook URL it came to);
+    False for a redelivery, which queues nothing."""
     with transaction.atomic():
         delivery, created = WebhookDelivery.objects.get_or_create(
-            run_asc_id=run_id, event_type=event_type
+            run_asc_id=run_id, event_type=event_type, defaults={"account": account}
         )
         if not created:
             WebhookDelivery.objects.filter(pk=delivery.pk).update(deliveries=F("deliveries") + 1)
             return False
         QueuedRun.objects.update_or_create(
             run_asc_id=run_id,
-            defaults={"queued_at": timezone.now(), "not_before": None, "attempts": 0},
+            defaults={
+                "account": account,
+                "queued_at": timezone.now(),
+                "not_before": None,
+                "attempts": 0,
+            },
         )
     return True
 
 
-def claim(owner: str) -> Claim | None:
-    """Take the oldest run that is due and that no live worker holds."""
+def claim(owner: str, account: Account) -> Claim | None:
+    """Take the account's oldest run that is due and that no live worker holds."""
     now = timezone.now()
     with transaction.atomic():
         row = (
             QueuedRun.objects.select_for_update(skip_locked=True)
+            .filter(account=account)
             .filter(Q(claimed_until=None) | Q(claimed_until__lt=now))
             .filter(Q(not_before=None) | Q(not_before__lte=now))
             .order_by("queued_at")
@@ -102,16 +110,17 @@ def _release(taken: Claim, **changes) -> None:
 def drain(
     fetch_run: Callable[[str], None],
     owner: str,
+    account: Account,
     should_stop: Callable[[], bool] = lambda: False,
 ) -> int:
-    """Fetch every queued run that is due, oldest first; returns how many were fetched.
+    """Fetch every queued run of `account` that is due, oldest first; returns how many were fetched.
 
     `fetch_run(run_id)` syncs one run from the API. A run the API does not know (404) is
     dequeued with that as its error; another API error leaves it queued with backoff; a run
     whose product another worker is syncing waits a few seconds."""
     fetched = 0
     while not should_stop():
-        taken = claim(owner)
+        taken = claim(owner, account)
         if taken is None:
             break
         try:

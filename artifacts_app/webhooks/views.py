@@ -14,6 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
+from ..models.accounts import default_account
 from . import queue
 from .models import QueuedRun, WebhookDelivery
 from .payload import MAX_BODY_BYTES, PayloadError, parse_delivery
@@ -37,7 +38,7 @@ def xcode_cloud(request, token):
     except PayloadError as exc:
         return JsonResponse({"error": str(exc)}, status=400)
     # Apple redelivers until it sees a success: a redelivery is counted, nothing more.
-    created = queue.record_delivery(delivery.run_id, delivery.event_type)
+    created = queue.record_delivery(delivery.run_id, delivery.event_type, default_account())
     status = "queued" if created else "duplicate"
     return JsonResponse({"status": status, "run": delivery.run_id}, status=202 if created else 200)
 
