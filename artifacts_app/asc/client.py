@@ -19,14 +19,13 @@ from urllib.parse import quote, urlsplit
 
 import requests
 
-from . import resources
+from . import downloads, resources, transport
 from .auth import TokenProvider
+from .downloads import DownloadSession
 from .errors import (
     AscError,
     ConfigurationError,
-    ExpiredDownloadError,
     ForeignLinkError,
-    NotFoundError,
     RateLimitError,
     TransportError,
     error_from_response,
@@ -37,7 +36,6 @@ logger = logging.getLogger(__name__)
 
 USER_AGENT = "xcode-cloud-artifacts-dashboard/1.0 (+python-requests)"
 PAGE_LIMIT = 200
-MAX_RETRY_AFTER = 60.0  # a longer Retry-After is raised to the caller instead of slept through
 BACKOFF_CAP = 30.0
 
 # Sparse fieldsets: only the attributes and relationships the records use.
@@ -56,13 +54,6 @@ ACTION_FIELDS = (
     "completionStatus,isRequiredToPass"
 )
 ARTIFACT_FIELDS = "fileType,fileName,fileSize,downloadUrl"
-
-_RETRYABLE_EXCEPTIONS = (
-    requests.ConnectionError,
-    requests.Timeout,
-    requests.exceptions.ChunkedEncodingError,
-    requests.exceptions.ContentDecodingError,
-)
 
 
 @dataclass(frozen=True)
@@ -103,7 +94,7 @@ class AscClient:
         self.session = session or requests.Session()
         self.session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
         # Downloads go to pre-signed URLs: a separate session that never carries credentials.
-        self.download_session = download_session or _DownloadSession()
+        self.download_session = download_session or DownloadSession()
         self.download_session.headers.update({"User-Agent": USER_AGENT})
         self.timeout = timeout
         self.max_attempts = max(1, max_attempts)
@@ -217,58 +208,8 @@ class AscClient:
     # --- downloads ----------------------------------------------------------------------
 
     def open_download(self, url: str, byte_range: str | None = None) -> requests.Response:
-        """Start streaming a pre-signed download. The caller reads and closes the response.
-
-        No Authorization header is sent. Connection failures and 5xx are retried; 403 means
-        the URL expired (ExpiredDownloadError), 404 that the artifact is gone upstream.
-        `byte_range` (``"bytes=-65536"``) asks for part of the file: the answer is 206 when
-        the host honours it, 200 with the whole file when it does not.
-        """
-        headers = {"Range": byte_range} if byte_range else None
-        attempt = 0
-        host = _host_or_none(url)
-        if host is None:
-            raise TransportError("App Store Connect gave a download URL that is not a URL")
-        while True:
-            attempt += 1
-            self.downloads += 1
-            try:
-                response = self.download_session.get(
-                    url, stream=True, timeout=self.timeout, headers=headers
-                )
-            except requests.RequestException as exc:
-                # Never the exception's text: requests puts the whole signed URL in it.
-                if not isinstance(exc, _RETRYABLE_EXCEPTIONS):
-                    raise TransportError(
-                        f"cannot download from {host or 'the download URL'}: {_reason(exc)}"
-                    ) from None
-                if attempt >= self.max_attempts:
-                    raise TransportError(
-                        f"cannot reach {host}: {_reason(exc)} (download, {attempt} attempts)"
-                    ) from None
-                self._pause(attempt)
-                continue
-            if response.ok:
-                return response
-            status = response.status_code
-            response.close()
-            if status == 403:
-                raise ExpiredDownloadError(
-                    f"403 download refused: {ExpiredDownloadError.default_hint}", status=403
-                )
-            if status == 404:
-                raise NotFoundError(
-                    "404 download not found: the artifact has expired upstream", status=404
-                )
-            retry_after = _retry_after(response)
-            if (
-                (status >= 500 or status == 429)
-                and attempt < self.max_attempts
-                and (retry_after is None or retry_after <= MAX_RETRY_AFTER)
-            ):
-                self._pause(attempt, retry_after)
-                continue
-            raise error_from_response(status, None, retry_after=retry_after)
+        """Start streaming a pre-signed download; see ``downloads.open_download``."""
+        return downloads.open_download(self, url, byte_range)
 
     # --- HTTP ---------------------------------------------------------------------------
 
@@ -334,13 +275,13 @@ class AscClient:
                     continue
                 if status == 429 or status >= 500:
                     self.rate_limited += status == 429
-                    retry_after = _retry_after(response)
+                    retry_after = transport.retry_after(response)
                     error = error_from_response(
                         status, _json_or_none(response), retry_after=retry_after
                     )
                     if self._give_up(error, attempt, retry_after):
                         raise error
-                    self._pause(attempt, retry_after)
+                    self.wait_before_retry(attempt, retry_after)
                     continue
                 if status >= 400:
                     raise error_from_response(status, _json_or_none(response))
@@ -356,19 +297,19 @@ class AscClient:
                 raise ConfigurationError(
                     f"ASC_API_BASE_URL is not a usable URL: {self.base_url}"
                 ) from None
-            except _RETRYABLE_EXCEPTIONS + (ValueError,) as exc:
+            except transport.RETRYABLE_EXCEPTIONS + (ValueError,) as exc:
                 if attempt >= self.max_attempts:
                     raise TransportError(
-                        f"cannot reach {self._host}: {_reason(exc)} "
+                        f"cannot reach {self._host}: {transport.reason(exc)} "
                         f"(GET {path}, {attempt} attempts)"
                     ) from None
                 logger.info("GET %s failed (%s); retrying", path, type(exc).__name__)
-                self._pause(attempt)
+                self.wait_before_retry(attempt)
 
     def _give_up(self, error: AscError, attempt: int, retry_after: float | None) -> bool:
         if attempt >= self.max_attempts:
             return True
-        if retry_after is not None and retry_after > MAX_RETRY_AFTER:
+        if retry_after is not None and retry_after > transport.MAX_RETRY_AFTER:
             return True
         # An hourly budget that is spent will not come back within a few retries.
         return (
@@ -377,7 +318,7 @@ class AscClient:
             and self.rate_limit.remaining == 0
         )
 
-    def _pause(self, attempt: int, retry_after: float | None = None) -> None:
+    def wait_before_retry(self, attempt: int, retry_after: float | None = None) -> None:
         if retry_after is not None:
             delay = retry_after
         else:
@@ -402,15 +343,6 @@ class _BearerAuth(requests.auth.AuthBase):
         return request
 
 
-class _DownloadSession(requests.Session):
-    """Sends no Authorization header at all, whether from ~/.netrc or after a redirect:
-    a pre-signed URL is its own credential, and a second one gets the download refused."""
-
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
-        request.headers.pop("Authorization", None)
-        return super().send(request, **kwargs)
-
-
 def _segment(resource_id: str) -> str:
     """An id as one path segment: an id holding '/', '?' or '..' cannot name another resource."""
     return quote(str(resource_id), safe="")
@@ -421,26 +353,9 @@ def _next_link(document: dict[str, Any]) -> str | None:
     return links.get("next") or None
 
 
-def _host_or_none(url: str) -> str | None:
-    try:
-        return urlsplit(url).netloc
-    except ValueError:
-        return None
-
-
 def _origin(url: str) -> tuple[str, str]:
     parts = urlsplit(url)
     return parts.scheme.lower(), parts.netloc.lower()
-
-
-def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None  # an HTTP date: rare enough to fall back to exponential backoff
 
 
 def _json_or_none(response: requests.Response) -> Any:
@@ -448,18 +363,3 @@ def _json_or_none(response: requests.Response) -> Any:
         return response.json()
     except ValueError:
         return None
-
-
-def _reason(exc: BaseException) -> str:
-    """A short, secret-free reason: exception messages can embed full URLs, so use the type."""
-    if isinstance(exc, requests.ConnectTimeout):
-        return "connection timed out"
-    if isinstance(exc, requests.ReadTimeout):
-        return "read timed out"
-    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
-        return "the response was cut off"
-    if isinstance(exc, requests.ConnectionError):
-        return "connection failed or was reset"
-    if isinstance(exc, ValueError):
-        return "the response was not valid JSON"
-    return type(exc).__name__
