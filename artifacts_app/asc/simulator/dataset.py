@@ -17,18 +17,15 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 from . import details
+from .builds import RunFactory, seeded
 from .catalog import (
-    AUTHORS,
     BRANCHES,
     HOSTILE_NAMES,
-    MESSAGES,
     PRODUCT_SPECS,
     PULL_REQUEST_BRANCHES,
     PULL_REQUEST_TITLES,
     TAGS,
     WORKFLOW_SPECS,
-    GiB,
-    MiB,
 )
 from .records import (
     SimAction,
@@ -71,6 +68,7 @@ class Dataset:
         self._now = (now or DEFAULT_NOW).timestamp()
         self._start = self._now - days * 86400
         self._span = days * 86400
+        self._factory = RunFactory(seed, self._start, self._span, hostile_names, size_scale)
         self.initial_runs = runs
         self.products: list[SimProduct] = []
         self.workflows: dict[str, SimWorkflow] = {}
@@ -175,7 +173,7 @@ class Dataset:
     # --- generation -------------------------------------------------------------------
 
     def _rng(self, *parts: object) -> random.Random:
-        return random.Random("/".join(str(p) for p in (self.seed, *parts)))
+        return seeded(self.seed, *parts)
 
     def _build_products(self, count: int) -> None:
         rng = self._rng("products")
@@ -257,7 +255,7 @@ class Dataset:
 
     def _add_runs(self, created_times: list[float], live: bool = False) -> None:
         for created in sorted(created_times):
-            run = self._make_run(self._next_index, created, live)
+            run = self._factory.make_run(self.products, self._next_index, created, self._now, live)
             self._next_index += 1
             product = run.product
             product.runs.append(run)
@@ -268,153 +266,6 @@ class Dataset:
                 for artifact in action.artifacts:
                     self.artifacts[artifact.id] = artifact
 
-    def _make_run(self, index: int, created: float, live: bool = False) -> SimRun:
-        rng = self._rng("run", index)
-        product = self.products[_weighted_index(rng, len(self.products))]
-        workflow = rng.choice(product.workflows)
-        kind = workflow.kind
-        destination = None
-        is_pr = False
-        if kind == "release":
-            source, reason = product.refs[rng.choice(TAGS)], "GIT_REF_CHANGE"
-        elif kind == "nightly":
-            source, reason = product.refs["main"], "SCHEDULE"
-        elif kind == "pr":
-            source = product.refs[rng.choice(PULL_REQUEST_BRANCHES)]
-            destination, is_pr = product.refs["main"], True
-            reason = rng.choice(["PULL_REQUEST_OPEN", "PULL_REQUEST_UPDATE"])
-        else:
-            source = product.refs[rng.choice(["main", "main", "develop", "release/2.0"])]
-            reason = rng.choice(["GIT_REF_CHANGE"] * 8 + ["MANUAL", "MANUAL_REBUILD"])
-        roll = rng.random()
-        if roll < 0.85:
-            outcome, cancel_reason = "SUCCEEDED", None
-        elif roll < 0.93:
-            outcome, cancel_reason = "FAILED", None
-        elif roll < 0.97:
-            outcome = "CANCELED"
-            cancel_reason = rng.choice(["AUTOMATICALLY_BY_NEWER_BUILD", "MANUALLY_BY_USER"])
-        else:
-            outcome, cancel_reason = "ERRORED", None
-        run = SimRun(
-            id=random_uuid(rng),
-            index=index,
-            product=product,
-            workflow=workflow,
-            number=len(product.runs) + 1,
-            created=round(created, 3),
-            queued=rng.uniform(30, 240) if index else 60.0,
-            outcome=outcome,
-            cancel_reason=cancel_reason,
-            start_reason=reason,
-            is_pull_request=is_pr,
-            source_ref=source,
-            destination_ref=destination,
-            commit_sha=f"{rng.getrandbits(160):040x}",
-            destination_sha=f"{rng.getrandbits(160):040x}" if destination else None,
-            message=rng.choice(MESSAGES),
-            author=rng.choice(AUTHORS),
-            pull_request=product.pull_requests[source.name] if is_pr else None,
-        )
-        if live:
-            # The newest runs: still queued if created minutes ago, otherwise still running.
-            run.queued = 420.0 if created > self._now - 600 else 60.0
-            run.outcome, run.cancel_reason = "SUCCEEDED", None
-        failing = rng.randrange(len(workflow.action_specs))
-        offset = 0.0
-        for position, (name, action_type) in enumerate(workflow.action_specs):
-            action_outcome = "SUCCEEDED"
-            if run.outcome != "SUCCEEDED" and (position == failing or run.outcome == "CANCELED"):
-                action_outcome = run.outcome
-            action = SimAction(
-                id=random_uuid(rng),
-                run=run,
-                name=name,
-                action_type=action_type,
-                start_offset=offset,
-                duration=rng.uniform(40, 70) * 60 if live else rng.uniform(6, 30) * 60,
-                outcome=action_outcome,
-                is_required=position == 0 or action_type != "ANALYZE",
-                issues=(
-                    rng.randrange(0, 4) if action_type == "ANALYZE" else 0,
-                    0 if action_outcome == "SUCCEEDED" else rng.randrange(1, 5),
-                    rng.randrange(1, 9)
-                    if action_type == "TEST" and action_outcome == "FAILED"
-                    else 0,
-                    rng.randrange(0, 40),
-                ),
-            )
-            offset += rng.uniform(0, 120)  # actions mostly run in parallel
-            action.artifacts = self._make_artifacts(rng, action)
-            run.actions.append(action)
-        return run
-
-    def _make_artifacts(self, rng: random.Random, action: SimAction) -> list[SimArtifact]:
-        run = action.run
-        product = run.product
-        growth = self._growth(product, run.created)
-        scheme = product.name if not self.hostile_names else "App"
-        label = f"{scheme} {run.number} {action.name}"
-        specs: list[tuple[str, str, float]] = []
-        if action.outcome == "SUCCEEDED":
-            if action.action_type == "ARCHIVE":
-                archive = product.archive_base * growth * rng.uniform(0.97, 1.03)
-                if rng.random() < 0.01:
-                    archive = max(archive * 2.4, 2.1 * GiB)  # the occasional giant archive
-                specs += [
-                    ("ARCHIVE", f"{scheme} {run.number}.xcarchive.zip", archive),
-                    ("ARCHIVE_EXPORT", "app-store.zip", archive * rng.uniform(0.42, 0.48)),
-                    ("ARCHIVE_EXPORT", "development.zip", archive * rng.uniform(0.5, 0.56)),
-                ]
-            elif action.action_type == "TEST":
-                specs.append(
-                    (
-                        "TEST_PRODUCTS",
-                        f"{label} Test Products.zip",
-                        product.archive_base * 0.6 * growth * rng.uniform(0.9, 1.1),
-                    )
-                )
-        if action.outcome in ("SUCCEEDED", "FAILED", "ERRORED"):
-            result_base = 320 * MiB if action.action_type == "TEST" else 40 * MiB
-            specs.append(
-                (
-                    "RESULT_BUNDLE",
-                    f"{label} Result.xcresult.zip",
-                    result_base * growth * rng.uniform(0.8, 1.2),
-                )
-            )
-        specs.append(("LOG_BUNDLE", f"{label} Logs.zip", rng.uniform(2, 24) * MiB))
-        artifacts = []
-        for file_type, file_name, size in specs:
-            if self.hostile_names and rng.random() < 0.25:
-                file_name = rng.choice(HOSTILE_NAMES) + ".zip"
-            artifacts.append(
-                SimArtifact(
-                    id=random_uuid(rng),
-                    action=action,
-                    file_type=file_type,
-                    file_name=file_name,
-                    file_size=max(1, int(size * self.size_scale)),
-                )
-            )
-        return artifacts
-
     def stage(self, moment: float) -> float:
         """Where `moment` falls in the simulated history: 0 at its start, 1 at the first `now`."""
-        return (moment - self._start) / self._span
-
-    def _growth(self, product: SimProduct, created: float) -> float:
-        """Sizes grow steadily, with two step regressions at product-specific moments."""
-        fraction = self.stage(created)
-        factor = 1 + 0.5 * fraction
-        if fraction >= 0.35 + 0.05 * product.index:
-            factor *= 1.25
-        if fraction >= 0.75:
-            factor *= 1.15
-        return factor
-
-
-def _weighted_index(rng: random.Random, count: int) -> int:
-    """Earlier products are busier: weights 1, 1/2, 1/3, ..."""
-    weights = [1 / (i + 1) for i in range(count)]
-    return rng.choices(range(count), weights=weights)[0]
+        return self._factory.stage(moment)
