@@ -1,14 +1,11 @@
 """Download Xcode Cloud artifacts into ARCHIVE_ROOT, verify them, or apply retention."""
 
-from datetime import date
-
 from django.core.management.base import BaseCommand, CommandError
 
 from artifacts_app.archive import (
     ArchiveError,
     Progress,
     RetentionPolicy,
-    Selection,
     apply_retention,
     archive_artifacts,
     archive_storage,
@@ -22,13 +19,7 @@ from artifacts_app.archive.retention import (
     DEFAULT_LOG_DAYS,
 )
 from artifacts_app.archive.selection import unknown_file_types
-
-
-def _day(option, value):
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise CommandError(f"{option}: not a date: {value!r}; use YYYY-MM-DD") from None
+from artifacts_app.management.scope import add_artifact_scope_options, selection_from_options
 
 
 def _count(value):
@@ -46,32 +37,8 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument(
-            "--file-type",
-            action="append",
-            default=[],
-            metavar="TYPE",
-            help="only this file type, e.g. ARCHIVE (repeatable)",
-        )
-        parser.add_argument(
-            "--product",
-            action="append",
-            default=[],
-            metavar="ID",
-            help="only this product's App Store Connect id (repeatable)",
-        )
-        parser.add_argument(
-            "--workflow",
-            action="append",
-            default=[],
-            metavar="ID",
-            help="only this workflow's App Store Connect id (repeatable)",
-        )
-        parser.add_argument(
-            "--since", metavar="YYYY-MM-DD", help="only runs created on or after this day (UTC)"
-        )
-        parser.add_argument(
-            "--until", metavar="YYYY-MM-DD", help="only runs created on or before this day (UTC)"
+        add_artifact_scope_options(
+            parser, "only this file type, e.g. ARCHIVE (repeatable)", workflow_and_until=True
         )
         parser.add_argument(
             "--dry-run",
@@ -128,13 +95,7 @@ class Command(BaseCommand):
             raise CommandError(
                 f"--file-type: unknown file type {unknown[0]!r}; use one of {', '.join(valid)}"
             )
-        selection = Selection(
-            file_types=tuple(options["file_type"]),
-            products=tuple(options["product"]),
-            workflows=tuple(options["workflow"]),
-            since=_day("--since", options["since"]) if options["since"] else None,
-            until=_day("--until", options["until"]) if options["until"] else None,
-        )
+        selection = selection_from_options(options)
         if options["verify"]:
             return self.verify(selection)
         if options["retention"]:

@@ -1,12 +1,10 @@
 """`manage.py inspect_artifacts`: read what is inside zip artifacts (thin wiring over contents)."""
 
-from datetime import date
-
 from django.core.management.base import BaseCommand, CommandError
 
-from artifacts_app.archive import Selection
 from artifacts_app.archive.paths import printable
 from artifacts_app.contents.inspect import ZIP_TYPES, inspect_artifacts, pending
+from artifacts_app.management.scope import add_artifact_scope_options, selection_from_options
 from artifacts_app.progress import TerminalBar
 
 
@@ -17,22 +15,8 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument(
-            "--file-type",
-            action="append",
-            default=[],
-            metavar="TYPE",
-            help=f"only this file type (repeatable); default: {', '.join(ZIP_TYPES)}",
-        )
-        parser.add_argument(
-            "--product",
-            action="append",
-            default=[],
-            metavar="ID",
-            help="only this product's App Store Connect id (repeatable)",
-        )
-        parser.add_argument(
-            "--since", metavar="YYYY-MM-DD", help="only runs created on or after this day (UTC)"
+        add_artifact_scope_options(
+            parser, f"only this file type (repeatable); default: {', '.join(ZIP_TYPES)}"
         )
         parser.add_argument(
             "--dry-run", action="store_true", help="count what would be inspected and stop"
@@ -47,19 +31,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
-        since = None
-        if options["since"]:
-            try:
-                since = date.fromisoformat(options["since"])
-            except ValueError:
-                raise CommandError(
-                    f"--since: not a date: {options['since']!r}; use YYYY-MM-DD"
-                ) from None
-        selection = Selection(
-            file_types=tuple(options["file_type"]),
-            products=tuple(options["product"]),
-            since=since,
-        )
+        selection = selection_from_options(options)
         if options["dry_run"]:
             count = pending(selection).count()
             self.stdout.write(f"dry run: {count} artifacts would be inspected")
