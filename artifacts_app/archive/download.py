@@ -138,26 +138,14 @@ def _stream_and_store(
             except _CUT_OFF:
                 sink.abort()
                 progress(-received)
-                return Outcome(
-                    job,
-                    FAILED,
-                    size=received,
-                    error=_cut_message(received, expected),
-                    url_refreshes=refreshes,
-                )
+                return _incomplete(job, received, expected, refreshes)
             except BaseException:
                 sink.abort()
                 raise
             sha256 = sink.finish()
         if expected is not None and received != expected:
             progress(-received)
-            return Outcome(
-                job,
-                FAILED,
-                size=received,
-                error=_cut_message(received, expected),
-                url_refreshes=refreshes,
-            )
+            return _incomplete(job, received, expected, refreshes)
         move_into_place(storage, temporary, job.name)
         stored = True
     except OSError as exc:
@@ -232,11 +220,14 @@ class _Sink:
             self._synced = self._written
 
 
-def _cut_message(received: int, expected: int | None) -> str:
+def _incomplete(job: Job, received: int, expected: int | None, refreshes: int) -> Outcome:
+    """A download cut off, or longer than Apple announced: not stored, tried again next run."""
     if expected is not None and received > expected:
-        return f"download sent {received:,} bytes but Apple announced {expected:,}; not archived"
-    of = f" of {expected:,}" if expected is not None else ""
-    return f"download cut off after {received:,}{of} bytes; run again to retry it"
+        error = f"download sent {received:,} bytes but Apple announced {expected:,}; not archived"
+    else:
+        of = f" of {expected:,}" if expected is not None else ""
+        error = f"download cut off after {received:,}{of} bytes; run again to retry it"
+    return Outcome(job, FAILED, size=received, error=error, url_refreshes=refreshes)
 
 
 __all__ = ["ArchiveError", "Job", "Outcome", "fetch", "ARCHIVED", "LOST", "FAILED"]
