@@ -13,10 +13,10 @@ from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4
 
 from . import usage
+from .api_views import with_filters
 from .forms import FilterForm, today_utc
 from .metrics import render_metrics
 from .sync_status import sync_overview
-from .views import with_filters
 
 USAGE_MONTHS = 12
 

@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from . import ops_views, token_views, views
+from . import api_views, ops_views, token_views, views
 from .budgets import views as budget_views
 from .contents import views as contents_views
 from .webhooks import views as webhook_views
@@ -29,8 +29,8 @@ urlpatterns = [
     path("account/tokens/<int:pk>/revoke", token_views.revoke_my_token, name="revoke-my-token"),
     path("runs/<asc_id:asc_id>/", views.run_detail, name="run"),
     path("artifacts/<asc_id:asc_id>/download", views.archived_file, name="archived-file"),
-    path("api/v1/stats", views.api_stats, name="api-stats"),
-    path("api/v1/artifacts", views.api_artifacts, name="api-artifacts"),
+    path("api/v1/stats", api_views.api_stats, name="api-stats"),
+    path("api/v1/artifacts", api_views.api_artifacts, name="api-artifacts"),
     path(
         "api/v1/artifacts/<str:asc_id>/contents",
         contents_views.api_contents,
@@ -41,8 +41,8 @@ urlpatterns = [
         contents_views.api_contents_diff,
         name="api-run-contents-diff",
     ),
-    path("api/v1/runs", views.api_runs, name="api-runs"),
-    path("export.csv", views.export_csv, name="export-csv"),
+    path("api/v1/runs", api_views.api_runs, name="api-runs"),
+    path("export.csv", api_views.export_csv, name="export-csv"),
     path("healthz", views.healthz, name="healthz"),
     path("hooks/xcode-cloud/", webhook_views.webhook_settings, name="webhook-settings"),
     path("hooks/xcode-cloud/<str:token>", webhook_views.xcode_cloud, name="xcode-cloud-webhook"),
