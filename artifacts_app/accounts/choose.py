@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..connection import has_key
+from ..connection import credentials_configured, has_key
 from ..models import Account, default_account
 
 
@@ -15,6 +15,8 @@ def accounts_named(names) -> list[Account]:
     key, or `default` alone when none has one (so its error says which setting is missing)."""
     names = list(dict.fromkeys(n for n in names or () if n))
     if not names:
+        if credentials_configured():
+            default_account()  # the ASC_* key's account, before it ever synced
         with_key = [account for account in Account.objects.all() if has_key(account)]
         return with_key or [default_account()]
     found = {account.name: account for account in Account.objects.filter(name__in=names)}
