@@ -21,7 +21,6 @@ from artifacts_app.models import (
     SyncRun,
 )
 from artifacts_app.sync import sync_queued
-from tests.account_helpers import teams  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.django_db
 
@@ -60,9 +59,11 @@ class TwoTeamsTests:
             )
             upstream = {a.id for a in team.simulator.dataset.all_visible_artifacts()}
             assert stored == upstream
-            assert not CiBuildRun.objects.filter(account=account).exclude(
-                product__account=account
-            ).exists()
+            assert (
+                not CiBuildRun.objects.filter(account=account)
+                .exclude(product__account=account)
+                .exists()
+            )
         assert {(r.account.name, r.status) for r in SyncRun.objects.all()} == {
             ("alpha", SyncRun.Status.SUCCEEDED),
             ("beta", SyncRun.Status.SUCCEEDED),
@@ -226,9 +227,7 @@ class TeamBindingTests:
 
 
 class WebhookTokenTests:
-    def test_an_accounts_token_queues_the_run_under_it_and_its_key_fetches_it(
-        self, teams, client
-    ):
+    def test_an_accounts_token_queues_the_run_under_it_and_its_key_fetches_it(self, teams, client):
         alpha_team, beta_team = teams
         alpha_team.add_account()
         beta = beta_team.add_account()

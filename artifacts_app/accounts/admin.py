@@ -15,6 +15,12 @@ from .service import AccountError, encryption_ready
 MAX_KEY_FILE_BYTES = 16 * 1024  # a .p8 is about 250 bytes
 
 
+def _form_field(db_field, **kwargs):
+    if db_field.name == "base_url":
+        kwargs["assume_scheme"] = "https"  # Apple's API is https only
+    return db_field.formfield(**kwargs)
+
+
 class AccountForm(forms.ModelForm):
     private_key_file = forms.FileField(
         label="Private key (.p8)",
@@ -26,6 +32,7 @@ class AccountForm(forms.ModelForm):
     class Meta:
         model = Account
         fields = ["name", "key_id", "issuer_id", "base_url", "reserve_calls", "users", "groups"]
+        formfield_callback = _form_field
 
     def clean(self):
         data = super().clean()
