@@ -19,6 +19,11 @@ def credentials_configured() -> bool:
     return bool(settings.ASC_KEY_ID and (settings.ASC_PRIVATE_KEY_PATH or settings.ASC_PRIVATE_KEY))
 
 
+def any_key_configured() -> bool:
+    """True when the `ASC_*` settings or a stored account hold a key (no demo then)."""
+    return credentials_configured() or Account.objects.exclude(private_key_encrypted="").exists()
+
+
 def uses_settings(account: Account) -> bool:
     """Whether `account` takes its key from the `ASC_*` settings."""
     return account.name == DEFAULT_ACCOUNT and credentials_configured()
