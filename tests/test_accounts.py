@@ -188,9 +188,19 @@ class AccountCommandTests:
 
 
 class EncryptionKeyTests:
-    def test_a_wrong_field_encryption_key_is_one_line_naming_it(self, key_file, settings):
+    @pytest.mark.parametrize(
+        ("stored_with", "read_with"),
+        [
+            ("", "l0Ly3nfHPpB0dRw9mX8c7Qk2oDqvCz1y8y3Zr9w8T5E="),  # wrong
+            ("l0Ly3nfHPpB0dRw9mX8c7Qk2oDqvCz1y8y3Zr9w8T5E=", ""),  # missing
+        ],
+    )
+    def test_a_wrong_or_missing_field_encryption_key_is_one_line_naming_it(
+        self, settings, stored_with, read_with
+    ):
+        settings.FIELD_ENCRYPTION_KEY = stored_with
         add_account("acme", key_id="K1", pem=KEY.private_pem)
-        settings.FIELD_ENCRYPTION_KEY = "l0Ly3nfHPpB0dRw9mX8c7Qk2oDqvCz1y8y3Zr9w8T5E="
+        settings.FIELD_ENCRYPTION_KEY = read_with
 
         with pytest.raises(CommandError) as raised:
             call_command("sync_artifacts", "--account", "acme", stdout=io.StringIO())

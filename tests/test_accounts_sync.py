@@ -295,3 +295,45 @@ class ArchiveAndInspectTests:
         inspected = ArtifactContents.objects.values_list("artifact__account__name", flat=True)
         assert set(inspected) == {"alpha"}
         assert teams[1].simulator.stats.downloads == 0
+
+
+class SharedIdTests:
+    def test_a_second_account_of_the_same_team_leaves_the_first_ones_rows_alone(self, teams):
+        alpha_team, _beta = teams
+        alpha = alpha_team.add_account()
+        twin = alpha_team.add_account("alpha-again")
+        sync("--account", "alpha")
+        before = list(CiArtifact.objects.values_list("asc_id", "account_id", "last_synced_at"))
+
+        sync("--account", "alpha-again")
+
+        assert (
+            list(CiArtifact.objects.values_list("asc_id", "account_id", "last_synced_at")) == before
+        )
+        assert product_ids(alpha) == alpha_team.product_ids
+        assert not CiProduct.objects.filter(account=twin).exists()
+        run = SyncRun.objects.get(account=twin)
+        assert run.status == SyncRun.Status.SUCCEEDED
+        assert "record(s) alone that another account mirrors" in run.error
+
+    def test_a_webhook_of_the_twin_account_for_the_first_ones_run_changes_nothing(
+        self, teams, client
+    ):
+        alpha_team, _beta = teams
+        alpha_team.add_account()
+        twin = alpha_team.add_account("alpha-again")
+        dataset = alpha_team.simulator.dataset
+        product = dataset.products[0]
+        sync("--account", "alpha", "--product", product.id)
+        token = new_token(twin)
+        # A run of a product the first account mirrors, announced to the twin's URL.
+        run = next(r for r in dataset.runs.values() if r.product.id == product.id)
+        body = delivery(run, "BUILD_COMPLETED", dataset.now_ts)
+        client.post(
+            f"/hooks/xcode-cloud/{token}", json.dumps(body), content_type="application/json"
+        )
+
+        assert sync_queued(account=twin).runs == 1
+
+        assert not CiBuildRun.objects.filter(account=twin).exists()
+        assert CiBuildRun.objects.get(asc_id=run.id).account.name == "alpha"

@@ -293,7 +293,10 @@ class SyncPass:
         run = self._fetch_run(run_id)
         product = self.writer.rows(CiProduct).filter(asc_id=run.product_id).first()
         if product is None:
-            [product] = self.products([run.product_id])
+            found = self.products([run.product_id])
+            if not found:
+                return  # another account mirrors its product: left alone, noted as foreign
+            [product] = found
         with self.writer.product_lease(product.asc_id):
             workflow_pks: dict = {}
             if run.workflow_id and self._workflow_pk(run, workflow_pks) is None:
