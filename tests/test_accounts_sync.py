@@ -1,8 +1,15 @@
 """Several teams in one install: each account syncs, archives and inspects with its own key,
 into its own rows, and a key of another team is refused before anything is written."""
 
+import functools
 import io
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -23,6 +30,8 @@ from artifacts_app.models import (
 from artifacts_app.sync import sync_queued
 
 pytestmark = pytest.mark.django_db
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(autouse=True)
@@ -337,3 +346,53 @@ class SharedIdTests:
 
         assert not CiBuildRun.objects.filter(account=twin).exists()
         assert CiBuildRun.objects.get(asc_id=run.id).account.name == "alpha"
+
+
+def test_a_sync_loop_keeps_every_account_going_while_one_fails(teams, tmp_path):
+    """As a systemd service runs it: a separate process, a SQLite file, SIGTERM to stop."""
+    alpha_team, beta_team = teams
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "PYTHONPATH": str(ROOT),
+        "INSPECT_AFTER_SYNC": "false",
+    }
+    manage = [sys.executable, "manage.py"]
+    run = functools.partial(subprocess.run, cwd=ROOT, env=env, timeout=120, check=True)
+    run([*manage, "migrate", "--verbosity", "0"])
+    for team, key in ((alpha_team, alpha_team.key), (beta_team, alpha_team.key)):  # beta: 401
+        key_file = tmp_path / f"{team.name}.p8"
+        key_file.write_text(key.private_pem)
+        run([
+            *manage, "asc_account", "add", team.name, "--key-id", team.key_id,
+            "--issuer-id", team.issuer_id, "--private-key-path", str(key_file),
+            "--base-url", team.simulator.base_url,
+        ], capture_output=True)  # fmt: skip
+
+    process = subprocess.Popen(
+        [*manage, "sync_artifacts", "--loop", "--interval", "1", "--reserve", "0"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines = []
+    deadline = time.monotonic() + 90
+    while sum(line.startswith("account alpha: sync succeeded") for line in lines) < 2:
+        line = process.stdout.readline()
+        assert line or process.poll() is None, "".join(lines)
+        lines.append(line)
+        assert time.monotonic() < deadline, "".join(lines)
+    process.send_signal(signal.SIGTERM)
+    out, _ = process.communicate(timeout=30)
+
+    assert process.returncode == 0, out
+    failures = [line for line in lines if line.startswith("account beta: sync failed: ")]
+    assert any(
+        "401" in line and "check the key id and issuer id of account beta" in line
+        for line in failures
+    )
+    assert "Traceback" not in "".join(lines) + out
+    assert "sync loop stopped" in out

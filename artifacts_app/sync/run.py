@@ -11,7 +11,7 @@ from django.utils import timezone
 from .. import locks
 from ..asc.client import AscClient
 from ..asc.errors import AscError
-from ..connection import client_for
+from ..connection import client_for, uses_settings
 from ..models import Account, SyncRun, default_account
 from ..webhooks import queue
 from .errors import SyncError, SyncStopped
@@ -96,7 +96,8 @@ def _record_pass(walk: SyncPass, full: bool, dry_run: bool, product_ids: list[st
     except SyncStopped as exc:
         status, error = SyncRun.Status.PARTIAL, str(exc)
     except (AscError, SyncError, locks.LockLost) as exc:
-        status, error = SyncRun.Status.FAILED, _one_line(str(exc))
+        error = _for_account(str(exc), walk.writer.account)
+        status, error = SyncRun.Status.FAILED, _one_line(error)
     except BaseException as exc:
         # A bug or an interrupt: record it, then let it propagate with its traceback.
         walk.writer.finish(rebuild=full)
@@ -166,6 +167,16 @@ def _finish(
     run.rate_limit_remaining = rate_limit.remaining if rate_limit else None
     run.finished_at = timezone.now()
     run.save()
+
+
+def _for_account(text: str, account: Account) -> str:
+    """The client's hints name the ASC_* settings; a stored account's key is fixed elsewhere."""
+    if uses_settings(account):
+        return text
+    return text.replace(
+        "check ASC_KEY_ID/ASC_ISSUER_ID",
+        f"check the key id and issuer id of account {account.name} (asc_account list)",
+    )
 
 
 def _one_line(text: str, limit: int = 500) -> str:
