@@ -311,6 +311,24 @@ class AccountAdminTests:
         assert "BEGIN" not in text and account.private_key_encrypted not in text
         assert not any(line in text for line in _body(KEY.private_pem))
 
+    def test_grants_change_without_the_key_and_a_new_key_id_needs_its_file(
+        self, admin_client, django_user_model
+    ):
+        account = add_account("acme", key_id="K1", pem=KEY.private_pem)
+        stored = account.private_key_encrypted
+        ana = django_user_model.objects.create_user("ana")
+        page = f"/admin/artifacts_app/account/{account.pk}/change/"
+        form = {"key_id": "K1", "issuer_id": "", "base_url": "", "reserve_calls": ""}
+
+        refused = admin_client.post(page, {**form, "key_id": "K2"})
+        granted = admin_client.post(page, {**form, "users": [ana.pk]})
+
+        assert "comes with its key: upload the .p8 file too" in refused.content.decode()
+        assert granted.status_code == 302
+        account.refresh_from_db()
+        assert (account.key_id, account.private_key_encrypted) == ("K1", stored)
+        assert list(account.users.all()) == [ana]
+
     def test_a_bad_upload_is_one_message_and_stores_nothing(self, admin_client):
         upload = SimpleUploadedFile("AuthKey_K1.p8", b"nope")
 

@@ -86,6 +86,10 @@ class AccountAdmin(admin.ModelAdmin):
     ]
     actions = None  # deleting an account with its data is `asc_account remove --delete-data`
 
+    def get_readonly_fields(self, request, obj=None):
+        # A name is in archive paths, leases and `--account`; `default` is the ASC_* key's.
+        return ["name", "key"] if obj is not None else ["key"]
+
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         if db_field.name == "base_url":
             kwargs["assume_scheme"] = "https"  # Apple's API is https only

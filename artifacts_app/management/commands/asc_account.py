@@ -16,8 +16,8 @@ from artifacts_app.accounts.service import (
     update_account,
 )
 from artifacts_app.accounts.webhook_tokens import new_token
-from artifacts_app.connection import uses_settings
-from artifacts_app.models import Account, SyncRun
+from artifacts_app.connection import credentials_configured, uses_settings
+from artifacts_app.models import Account, SyncRun, default_account
 
 
 def _count(value):
@@ -116,6 +116,8 @@ class Command(BaseCommand):
         self.stdout.write(f"Updated account {account.name} (key {account.key_id or 'none'}).")
 
     def handle_list(self, **options):
+        if credentials_configured():
+            default_account()  # the ASC_* key's account, listed before it ever synced
         accounts = list(Account.objects.prefetch_related("users", "groups"))
         for account in accounts:
             if uses_settings(account):
