@@ -292,6 +292,20 @@ class ArchiveAndInspectTests:
         assert all(record.path.startswith("@beta/") for record in archived)
         assert all((tmp_path / "archive" / record.path).is_file() for record in archived)
 
+    def test_inspection_after_each_accounts_pass_reads_with_that_accounts_key(
+        self, teams, settings
+    ):
+        settings.INSPECT_AFTER_SYNC = True
+        for team in teams:
+            team.add_account()
+
+        sync()
+
+        inspected = ArtifactContents.objects.filter(status=ArtifactContents.Status.INSPECTED)
+        by_account = set(inspected.values_list("artifact__account__name", flat=True))
+        assert by_account == {"alpha", "beta"}
+        assert all(team.simulator.stats.downloads > 0 for team in teams)
+
     def test_inspect_of_one_account_reads_only_its_artifacts(self, teams):
         for team in teams:
             team.add_account()
