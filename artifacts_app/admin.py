@@ -226,7 +226,8 @@ class ApiTokenAdmin(admin.ModelAdmin):
         return False
 
 
-# Budgets and webhooks register their own admin classes.
+# Accounts, budgets and webhooks register their own admin classes.
+from .accounts import admin as accounts_admin  # noqa: E402,F401
 from .budgets import admin as budgets_admin  # noqa: E402,F401
 from .contents import admin as contents_admin  # noqa: E402, F401  (registers its model)
 from .webhooks import admin as webhooks_admin  # noqa: E402,F401

@@ -1,4 +1,4 @@
-"""Encryption of secrets the database keeps (notification URLs carry tokens).
+"""Encryption of secrets the database keeps (notification URLs, App Store Connect keys).
 
 Fernet (from `cryptography`) with the keys in `FIELD_ENCRYPTION_KEY`, comma-separated: the
 first encrypts, every one decrypts, so a key can be rotated. Without it a key is derived from
@@ -19,7 +19,37 @@ from django.conf import settings
 
 
 class DecryptionError(ValueError):
-    """A stored secret that none of the configured keys opens."""
+    """A stored secret that none of the configured keys opens, or a malformed key."""
+
+
+_UNREADABLE = (
+    "cannot be decrypted: FIELD_ENCRYPTION_KEY (or SECRET_KEY, when it is unset) is not the "
+    "key it was stored with; put that key back in FIELD_ENCRYPTION_KEY (old keys may follow "
+    "the new one, comma-separated) or store the secret again"
+)
+
+
+def encrypt_text(value: str) -> str:
+    """One secret (a private key's PEM text) as a Fernet token; empty stays empty."""
+    if not value:
+        return ""
+    return _fernet(_keys()).encrypt(value.encode()).decode()
+
+
+def decrypt_text(token: str, what: str = "a stored secret") -> str:
+    """The secret `encrypt_text` stored; `DecryptionError` (one line, naming `what` and
+    FIELD_ENCRYPTION_KEY) when no configured key opens it, never an empty string instead."""
+    if not token:
+        return ""
+    try:
+        return _fernet(_keys()).decrypt(token.encode()).decode()
+    except InvalidToken:
+        raise DecryptionError(f"{what} {_UNREADABLE}") from None
+
+
+def check_keys() -> None:
+    """Raise `DecryptionError` (one line) when FIELD_ENCRYPTION_KEY holds a malformed key."""
+    _fernet(_keys())
 
 
 def encrypt_list(values: list[str]) -> str:
@@ -45,8 +75,19 @@ def _keys() -> tuple[str, ...]:
     return configured or (_derived_key(settings.SECRET_KEY),)
 
 
-@cache
 def _fernet(keys: tuple[str, ...]) -> MultiFernet:
+    try:
+        return _cached_fernet(keys)
+    except (ValueError, TypeError):
+        raise DecryptionError(
+            "FIELD_ENCRYPTION_KEY is not a list of Fernet keys (32 url-safe base64-encoded "
+            'bytes each, comma-separated); make one with: python -c "from cryptography.fernet '
+            'import Fernet; print(Fernet.generate_key().decode())"'
+        ) from None
+
+
+@cache
+def _cached_fernet(keys: tuple[str, ...]) -> MultiFernet:
     return MultiFernet([Fernet(key) for key in keys])
 
 

@@ -1,39 +1,91 @@
-"""What /healthz reports: the state of the sync, from the SyncRun history."""
+"""What /healthz reports: the state of each account's sync, from the SyncRun history."""
 
 from datetime import timedelta
 
 from django.conf import settings
 from django.utils import timezone
 
-from .models import SyncRun
+from .connection import has_key
+from .models import Account, SyncRun
+
+# The worst account's status is the install's.
+SEVERITY = {"ok": 0, "stale": 1, "failing": 2}
 
 
-def sync_health(now=None, with_errors=False):
-    """`ok` after a recent successful pass, `stale` when the last success is too old
-    (or there never was one), `failing` when the latest finished pass failed.
+def sync_health(now=None, with_errors=False, user=None):
+    """`ok` after a recent successful pass of every account, `stale` when an account's last
+    success is too old (or there never was one), `failing` when an account's latest finished
+    pass failed.
 
-    Error texts are our own one-line messages and carry no key, token or URL, but they may
-    name a server path or a host: only `with_errors` (a logged-in user) gets them.
+    Anyone gets the overall status, the latest passes and how many accounts are in each
+    state; a logged-in `user` also gets the state of each account granted to them, by name
+    (names say which teams the install serves). Error texts are our own one-line messages
+    and carry no key, token or URL, but they may name a server path or a host: only
+    `with_errors` (a logged-in user) gets them.
     """
     now = now or timezone.now()
     finished = SyncRun.objects.exclude(status=SyncRun.Status.RUNNING).filter(dry_run=False)
+    accounts = _watched_accounts(finished)
+    states = {account.pk: _state(finished.filter(account=account), now) for account in accounts}
+    latest, last_success = _runs(finished)
+    if states:
+        status = max((state["status"] for state in states.values()), key=SEVERITY.get)
+    else:
+        status = _status(latest, last_success, now)
+    health = {
+        "status": status,
+        "last_sync": _describe(latest, with_errors),
+        "last_success": _describe(last_success, with_errors),
+        "accounts": {
+            name: sum(1 for state in states.values() if state["status"] == name)
+            for name in SEVERITY
+        },
+    }
+    if user is not None and user.is_authenticated:
+        visible = set(Account.objects.visible_to(user).values_list("pk", flat=True))
+        health["by_account"] = [
+            {
+                "name": account.name,
+                "status": states[account.pk]["status"],
+                "last_sync": _describe(states[account.pk]["latest"], with_errors),
+                "last_success": _describe(states[account.pk]["last_success"], with_errors),
+            }
+            for account in accounts
+            if account.pk in visible
+        ]
+    return health
+
+
+def _watched_accounts(finished) -> list[Account]:
+    """The accounts a sync is expected for: those with a key, and those that synced before."""
+    synced = set(finished.values_list("account_id", flat=True).distinct())
+    return [a for a in Account.objects.all() if a.pk in synced or has_key(a)]
+
+
+def _runs(finished):
     latest = finished.first()
     last_success = finished.filter(
         status__in=[SyncRun.Status.SUCCEEDED, SyncRun.Status.PARTIAL]
     ).first()
-    stale_after = timedelta(minutes=settings.SYNC_STALE_AFTER_MINUTES)
+    return latest, last_success
 
-    if latest is not None and latest.status == SyncRun.Status.FAILED:
-        status = "failing"
-    elif last_success is None or now - last_success.finished_at > stale_after:
-        status = "stale"
-    else:
-        status = "ok"
+
+def _state(finished, now) -> dict:
+    latest, last_success = _runs(finished)
     return {
-        "status": status,
-        "last_sync": _describe(latest, with_errors),
-        "last_success": _describe(last_success, with_errors),
+        "status": _status(latest, last_success, now),
+        "latest": latest,
+        "last_success": last_success,
     }
+
+
+def _status(latest, last_success, now) -> str:
+    stale_after = timedelta(minutes=settings.SYNC_STALE_AFTER_MINUTES)
+    if latest is not None and latest.status == SyncRun.Status.FAILED:
+        return "failing"
+    if last_success is None or now - last_success.finished_at > stale_after:
+        return "stale"
+    return "ok"
 
 
 def _describe(run, with_errors):

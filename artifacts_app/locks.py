@@ -6,7 +6,9 @@ renews it as it works; a lease whose holder stopped renewing (expired), or whose
 dead process on this machine (a killed sync), may be taken over at once.
 
 On PostgreSQL each product has its own lease, so several workers can split an account. SQLite
-allows one writer at a time anyway, so there every sync takes the single lease "*".
+allows one writer at a time anyway, so there every sync takes its account's single lease "*".
+Each account has its own leases (`sync_key`, `archiver_key`): the account `default` keeps the
+keys it had before accounts, the others' keys start with their name.
 """
 
 from __future__ import annotations
@@ -25,6 +27,19 @@ from .models import SyncLock
 DEFAULT_TTL = timedelta(minutes=15)
 WHOLE_ACCOUNT = "*"
 ARCHIVER = "archive"  # one archive run at a time (command or admin action), whatever it selects
+DEFAULT_ACCOUNT = "default"
+
+
+def sync_key(account_name: str, product_id: str = WHOLE_ACCOUNT) -> str:
+    """The lease on an account's product (or, with no product, on the whole account)."""
+    if account_name == DEFAULT_ACCOUNT:
+        return product_id
+    return f"{account_name}:{product_id}"
+
+
+def archiver_key(account_name: str) -> str:
+    """One archive run at a time per account."""
+    return ARCHIVER if account_name == DEFAULT_ACCOUNT else f"{ARCHIVER}@{account_name}"
 
 
 class LockBusy(Exception):
@@ -111,9 +126,15 @@ class Lease:
 
     def _busy_message(self, current: SyncLock) -> str:
         since = f" since {current.acquired_at:%Y-%m-%d %H:%M} UTC" if current.acquired_at else ""
-        if self.key == ARCHIVER:
-            return f"another archive run is already working{since}; try again when it is done"
-        what = "the account" if self.key == WHOLE_ACCOUNT else f"product {self.key}"
+        if self.key == ARCHIVER or self.key.startswith(f"{ARCHIVER}@"):
+            account = self.key.partition("@")[2]
+            of = f" on account {account}" if account else ""
+            return f"another archive run is already working{of}{since}; try again when it is done"
+        account, _, product = self.key.rpartition(":")
+        if product == WHOLE_ACCOUNT:
+            what = f"account {account}" if account else "the account"
+        else:
+            what = f"product {product}" + (f" of account {account}" if account else "")
         return f"another sync is already working on {what}{since}"
 
 

@@ -177,7 +177,8 @@ def archived_file(request, asc_id):
 @never_cache
 @require_GET
 def healthz(request):
-    return JsonResponse(sync_health(with_errors=request.user.is_authenticated))
+    user = request.user
+    return JsonResponse(sync_health(with_errors=user.is_authenticated, user=user))
 
 
 # --- Helpers -----------------------------------------------------------------------------

@@ -136,7 +136,7 @@ class LossTests:
         finally:
             other_account.stop()
 
-        assert "with this key: the mirror was synced with another account's key?" in report.fatal
+        assert "with the key of account default: is it another team's key?" in report.fatal
         assert "\n" not in report.fatal
         assert report.lost == 0
         assert not ArchivedArtifact.objects.exists()

@@ -98,10 +98,10 @@ class SyncCommandTests:
         assert simulator.stats.api_requests == 0
 
     def test_an_unreachable_host_fails_with_one_line(self, asc_key, monkeypatch):
-        real = sync_module.client_from_settings
+        real = sync_module.client_for
         # Retries back off for seconds; here they do not wait.
         monkeypatch.setattr(
-            sync_module, "client_from_settings", lambda: real(sleep=lambda _seconds: None)
+            sync_module, "client_for", lambda account: real(account, sleep=lambda _seconds: None)
         )
         with (
             override_settings(

@@ -59,6 +59,7 @@ class Job:
     name: str  # storage name, from ids
     label: str = ""  # for messages: type, printable file name and id
     product_id: str = ""  # App Store Connect id of the artifact's product
+    account: str = "default"  # the account's name: its downloads have their own folder
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,9 @@ def _stream_and_store(
     refreshes: int,
 ) -> Outcome:
     # The id comes from the API: only its safe form may name a file ("../x" must not escape).
-    descriptor, temporary = new_temporary(storage, safe_component(job.asc_id, "artifact")[:40])
+    descriptor, temporary = new_temporary(
+        storage, safe_component(job.asc_id, "artifact")[:40], job.account
+    )
     received = 0
     stored = False
     try:

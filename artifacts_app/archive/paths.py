@@ -29,8 +29,14 @@ def safe_component(value: str | None, fallback: str = "none") -> str:
     return f"{_HASHED_PREFIX}{digest}"
 
 
+# The account `default` keeps the paths it had before accounts; the others' start with
+# "@<name>/", which no path of `default` can: "@" is in no kept component.
+DEFAULT_ACCOUNT = "default"
+
+
 def storage_name(
     *,
+    account: str = DEFAULT_ACCOUNT,
     product_id: str,
     workflow_id: str | None,
     run_id: str,
@@ -39,7 +45,8 @@ def storage_name(
     artifact_id: str,
     file_name: str = "",
 ) -> str:
-    """``product/workflow/run/action/TYPE/artifact[.zip]``, relative to the archive root.
+    """``[@account/]product/workflow/run/action/TYPE/artifact[.zip]``, relative to the
+    archive root: two accounts never share a path, whatever ids their teams have.
 
     The only thing taken from Apple's file name is whether it ends in ``.zip``, so the stored
     file opens with the right program.
@@ -55,7 +62,15 @@ def storage_name(
         safe_component(file_type, "UNKNOWN"),
         leaf,
     ]
+    if account != DEFAULT_ACCOUNT:
+        parts.insert(0, account_folder(account))
     return "/".join(parts)
+
+
+def account_folder(account: str) -> str:
+    """The folder of an account's archived files: "" for `default` (the root, less the other
+    accounts' folders), "@<name>" for the others."""
+    return "" if account == DEFAULT_ACCOUNT else "@" + safe_component(account)
 
 
 def printable(text: str, limit: int = 80) -> str:

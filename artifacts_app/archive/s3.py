@@ -65,11 +65,13 @@ class ArchiveS3Storage(S3Storage):
     def size(self, name):
         return self._translated(super().size, name)
 
-    def abort_unfinished_uploads(self) -> int:
-        """Abort the multipart uploads under our prefix (left by a killed process; the
-        bucket would keep and bill their parts). Returns how many."""
+    def abort_unfinished_uploads(self, folder: str = "") -> int:
+        """Abort the multipart uploads under our prefix and `folder` (left by a killed
+        process; the bucket would keep and bill their parts). Without a folder, those of the
+        other accounts' "@name" folders are left to them. Returns how many."""
         client = self.connection.meta.client
-        prefix = f"{self.location}/" if self.location else ""
+        root = f"{self.location}/" if self.location else ""
+        prefix = f"{root}{folder}/" if folder else root
         aborted = 0
         try:
             pages = client.get_paginator("list_multipart_uploads").paginate(
@@ -77,6 +79,8 @@ class ArchiveS3Storage(S3Storage):
             )
             for page in pages:
                 for upload in page.get("Uploads", []):
+                    if not folder and upload["Key"][len(root) :].startswith("@"):
+                        continue  # another account's archive run may be uploading it
                     client.abort_multipart_upload(
                         Bucket=self.bucket_name, Key=upload["Key"], UploadId=upload["UploadId"]
                     )

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.db.models import QuerySet
 
-from ..models import CiArtifact, FileType
+from ..models import Account, CiArtifact, FileType
 
 
 @dataclass(frozen=True)
@@ -20,9 +20,12 @@ class Selection:
     since: date | None = None  # build run created on or after this day (UTC)
     until: date | None = None  # ... and on or before this one
     artifact_pks: tuple[int, ...] | None = None  # exactly these rows (the admin action)
+    accounts: tuple[int, ...] = ()  # account pks: each account's key reads only its artifacts
 
     def artifacts(self) -> QuerySet[CiArtifact]:
         queryset = CiArtifact.objects.all()
+        if self.accounts:
+            queryset = queryset.of_accounts(self.accounts)
         if self.file_types:
             queryset = queryset.filter(file_type__in=self.file_types)
         if self.products:
@@ -36,6 +39,15 @@ class Selection:
         if self.artifact_pks is not None:
             queryset = queryset.filter(pk__in=self.artifact_pks)
         return queryset
+
+    def of_account(self, account) -> Selection:
+        """The same filters, within one account."""
+        return replace(self, accounts=(account.pk,))
+
+    def account_list(self) -> list:
+        """The accounts whose artifacts the selection holds (one query)."""
+        pks = self.artifacts().order_by().values("account_id").distinct()
+        return list(Account.objects.filter(pk__in=pks))
 
 
 def _midnight(day: date) -> datetime:

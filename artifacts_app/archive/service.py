@@ -1,8 +1,9 @@
 """Archive the selected artifacts: plan, download with bounded concurrency, record outcomes.
 
-One archive run at a time, whoever starts it (the command or the admin action): a run holds
-the archiver's lease (`locks.ARCHIVER`) from planning to the last record, and sweeps what
-killed runs left in the incoming folder before it starts.
+One archive run at a time per account, whoever starts it (the command or the admin action):
+a run holds the account's archiver lease (`locks.archiver_key`) from planning to the last
+record, and sweeps what killed runs left in the incoming folder before it starts. Each
+account's artifacts are fetched with that account's key, into paths of its own.
 
 Workers only download (`download.fetch`); every database write happens here, in the calling
 thread, as each download finishes. An artifact already archived, pruned by retention or
@@ -25,7 +26,7 @@ from django.utils import timezone
 from .. import locks
 from ..asc.client import AscClient
 from ..asc.errors import AscError, NotFoundError
-from ..models import ArchivedArtifact
+from ..models import Account, ArchivedArtifact, default_account
 from .download import ARCHIVED, LOST, Job, Outcome, fetch
 from .paths import printable, storage_name
 from .progress import Progress, human_bytes
@@ -91,6 +92,7 @@ def pending(selection: Selection):
 def plan(selection: Selection) -> Plan:
     rows = pending(selection).values(
         "pk",
+        "account__name",
         "asc_id",
         "file_type",
         "file_name",
@@ -107,17 +109,33 @@ def plan(selection: Selection) -> Plan:
 def archive_artifacts(
     selection: Selection,
     *,
+    account: Account | None = None,
     client: AscClient | None = None,
     storage: Storage | None = None,
     concurrency: int = 2,
     progress: Progress | None = None,
 ) -> ArchiveReport:
-    """Download what `selection` still needs into archive storage. Never raises for the
-    expected failures: they end up in `report.problems` / `report.fatal`, one line each."""
+    """Download what `selection` still needs into archive storage, account by account (only
+    `account`'s when given), each with its own key and lease. Never raises for the expected
+    failures: they end up in `report.problems` / `report.fatal`, one line each."""
+    accounts = [account] if account is not None else selection.account_list()
+    # With nothing to archive, `default`'s run still sweeps what killed runs left.
+    accounts = accounts or [default_account()]
+    report = ArchiveReport()
+    for each in accounts:
+        done = _archive_account(
+            selection.of_account(each), each, client, storage, concurrency, progress
+        )
+        _merge(report, done, each.name if len(accounts) > 1 else "")
+    return report
+
+
+def _archive_account(selection, account, client, storage, concurrency, progress) -> ArchiveReport:
     report = ArchiveReport()
     try:
-        with locks.lease(locks.ARCHIVER) as lease:
-            _Run(report, lease, client, storage, concurrency, progress or Progress()).run(selection)
+        with locks.lease(locks.archiver_key(account.name)) as lease:
+            run = _Run(report, lease, client, storage, concurrency, progress or Progress())
+            run.run(selection, account)
     except locks.LockBusy as exc:
         report.fatal = str(exc)
     except locks.LockLost:
@@ -126,6 +144,20 @@ def archive_artifacts(
             "what was archived is recorded, run again for the rest"
         )
     return report
+
+
+def _merge(report: ArchiveReport, done: ArchiveReport, name: str) -> None:
+    """Add one account's report to the whole; with several accounts, lines name theirs."""
+    prefix = f"account {name}: " if name else ""
+    report.archived += done.archived
+    report.lost += done.lost
+    report.failed += done.failed
+    report.bytes += done.bytes
+    report.url_refreshes += done.url_refreshes
+    report.problems += [prefix + line for line in done.problems]
+    if done.fatal:
+        report.fatal = "; ".join(filter(None, [report.fatal, prefix + done.fatal]))
+    report.started = report.started or done.started
 
 
 class _Run:
@@ -138,17 +170,18 @@ class _Run:
         self.progress = progress
         self.products_seen: dict[str, bool] = {}  # product id -> whether the key sees it
 
-    def run(self, selection: Selection) -> None:
-        from ..connection import client_from_settings
+    def run(self, selection: Selection, account: Account) -> None:
+        from ..connection import client_for
 
+        self.account = account
         report = self.report
         try:
             self.storage = self.storage or archive_storage()
-            sweep_incoming(self.storage)
+            sweep_incoming(self.storage, account.name)
             work = plan(selection)
             if not work.jobs:
                 return
-            self.client = self.client or client_from_settings()
+            self.client = self.client or client_for(account)
         except (ArchiveError, AscError) as exc:
             report.fatal = str(exc)
             return
@@ -202,8 +235,8 @@ class _Run:
         if unseen:
             report.fatal = report.fatal or (
                 f"App Store Connect answers 404 for product {printable(outcome.job.product_id)} "
-                "with this key: the mirror was synced with another account's key? Nothing was "
-                "recorded as lost; check ASC_KEY_ID and ASC_ISSUER_ID"
+                f"with the key of account {self.account.name}: is it another team's key? "
+                "Nothing was recorded as lost; check the account's key (asc_account list)"
             )
             return
         if not self._record(outcome):
@@ -273,6 +306,7 @@ def _job(row: dict) -> Job:
         file_name=file_name,
         file_size=row["file_size"],
         name=storage_name(
+            account=row["account__name"],
             product_id=row["product__asc_id"],
             workflow_id=row["workflow__asc_id"],
             run_id=row["build_run__asc_id"],
@@ -283,4 +317,5 @@ def _job(row: dict) -> Job:
         ),
         label=f"{row['file_type'] or '?'} {printable(file_name, 60)} ({printable(row['asc_id'])})",
         product_id=row["product__asc_id"],
+        account=row["account__name"],
     )

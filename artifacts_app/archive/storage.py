@@ -20,6 +20,8 @@ from django.core.files import File
 from django.core.files.storage import FileSystemStorage, Storage
 from django.utils.module_loading import import_string
 
+from .paths import DEFAULT_ACCOUNT, account_folder
+
 INCOMING = ".incoming"  # temporary downloads, next to the archive so a rename is atomic
 
 
@@ -49,12 +51,15 @@ def describe(storage: Storage) -> str:
     return str(storage.location) if is_local(storage) else type(storage).__name__
 
 
-def incoming_dir(storage: Storage) -> Path:
+def incoming_dir(storage: Storage, account: str = DEFAULT_ACCOUNT) -> Path:
     """Where temporary downloads go: inside a local archive root, so the final move is a
     rename; for remote storage under ARCHIVE_ROOT too, a disk folder (the system's temp dir
-    may be a RAM disk, too small for a 4 GiB archive)."""
+    may be a RAM disk, too small for a 4 GiB archive). Each account has its own, since each
+    sweeps its own while another account's archive run may be downloading."""
     root = storage.location if is_local(storage) else settings.ARCHIVE_ROOT
     path = Path(root) / INCOMING
+    if account != DEFAULT_ACCOUNT:
+        path = path / account_folder(account)
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -62,10 +67,11 @@ def incoming_dir(storage: Storage) -> Path:
     return path
 
 
-def new_temporary(storage: Storage, prefix: str) -> tuple[int, str]:
+def new_temporary(storage: Storage, prefix: str, account: str = DEFAULT_ACCOUNT) -> tuple[int, str]:
     """An open file descriptor and path for a download in progress."""
     try:
-        return tempfile.mkstemp(prefix=f"{prefix}.", suffix=".part", dir=incoming_dir(storage))
+        folder = incoming_dir(storage, account)
+        return tempfile.mkstemp(prefix=f"{prefix}.", suffix=".part", dir=folder)
     except OSError as exc:
         raise storage_error(exc, describe(storage)) from None
 
@@ -99,17 +105,17 @@ def discard(path: str) -> None:
         os.unlink(path)
 
 
-def sweep_incoming(storage: Storage) -> int:
-    """Remove temporary downloads, and object storage's unfinished uploads, left behind by
-    killed runs. Returns how many.
+def sweep_incoming(storage: Storage, account: str = DEFAULT_ACCOUNT) -> int:
+    """Remove the account's temporary downloads, and object storage's unfinished uploads,
+    left behind by killed runs. Returns how many.
 
-    Call it only while holding the archiver's lease: then no other run is writing one.
+    Call it only while holding the account's archiver lease: then no other run is writing one.
     """
-    folder = incoming_dir(storage)
+    folder = incoming_dir(storage, account)
     removed = 0
     abort_unfinished_uploads = getattr(storage, "abort_unfinished_uploads", None)  # S3
     if abort_unfinished_uploads is not None:
-        removed += abort_unfinished_uploads()
+        removed += abort_unfinished_uploads(account_folder(account))
     for entry in folder.glob("*.part"):
         with contextlib.suppress(OSError):
             entry.unlink()

@@ -21,7 +21,8 @@ from ..archive import Selection, archive_storage
 from ..archive.paths import printable
 from ..asc.client import AscClient
 from ..asc.errors import AscError, ExpiredDownloadError, NotFoundError, ServerError, TransportError
-from ..models import ArchivedArtifact, CiArtifact, FileType
+from ..connection import client_for
+from ..models import Account, ArchivedArtifact, CiArtifact, FileType
 from ..units import format_bytes
 from .components import summarise
 from .files import RangesRefused
@@ -87,19 +88,50 @@ def pending(selection: Selection, first_seen_since=None):
 def inspect_artifacts(
     selection: Selection,
     *,
+    account: Account | None = None,
     client: AscClient | None = None,
     reserve: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     first_seen_since=None,
     concurrency: int = CONCURRENCY,
 ) -> InspectReport:
-    """Inspect what `selection` still needs, newest runs first. Never raises for the expected
-    failures: they end up in `report.problems` and `report.stopped`, one line each.
-
-    Workers only read zips; every database write happens here, as each one finishes.
+    """Inspect what `selection` still needs, account by account (only `account`'s when
+    given), each with its own key and hourly reserve, newest runs first. Never raises for the
+    expected failures: they end up in `report.problems` and `report.stopped`, one line each.
     """
+    accounts = [account] if account is not None else selection.account_list()
     report = InspectReport()
-    reserve = settings.SYNC_RESERVE_CALLS if reserve is None else max(0, reserve)
+    for each in accounts:
+        done = _inspect_account(
+            selection.of_account(each),
+            each,
+            client,
+            each.hourly_reserve if reserve is None else max(0, reserve),
+            progress,
+            first_seen_since,
+            concurrency,
+        )
+        _merge(report, done, each.name if len(accounts) > 1 else "")
+    return report
+
+
+def _merge(report: InspectReport, done: InspectReport, name: str) -> None:
+    """Add one account's report to the whole; with several accounts, lines name theirs."""
+    prefix = f"account {name}: " if name else ""
+    for counted in ("inspected", "not_zip", "gone", "failed", "bytes_fetched", "bytes_listed"):
+        setattr(report, counted, getattr(report, counted) + getattr(done, counted))
+    report.url_refreshes += done.url_refreshes
+    report.problems += [prefix + line for line in done.problems]
+    if done.stopped:
+        report.stopped = "; ".join(filter(None, [report.stopped, prefix + done.stopped]))
+        report.budget_reached = report.budget_reached or done.budget_reached
+
+
+def _inspect_account(
+    selection, account, client, reserve, progress, first_seen_since, concurrency
+) -> InspectReport:
+    """Workers only read zips; every database write happens here, as each one finishes."""
+    report = InspectReport()
     artifacts = list(pending(selection, first_seen_since))
     storage = archive_storage()
     workers = max(1, concurrency)
@@ -113,7 +145,7 @@ def inspect_artifacts(
                 if archived is None:
                     if client is None:
                         try:
-                            client = _client()
+                            client = client_for(account)
                         except AscError as exc:
                             report.stopped = str(exc)
                             break
@@ -159,13 +191,9 @@ def inspect_after_sync(sync_run, client: AscClient | None = None) -> InspectRepo
     """Inspect the zip artifacts a sync pass found, unless INSPECT_AFTER_SYNC is off."""
     if not settings.INSPECT_AFTER_SYNC or sync_run.dry_run:
         return None
-    return inspect_artifacts(Selection(), client=client, first_seen_since=sync_run.started_at)
-
-
-def _client() -> AscClient:
-    from ..connection import client_from_settings
-
-    return client_from_settings()
+    return inspect_artifacts(
+        Selection(), account=sync_run.account, client=client, first_seen_since=sync_run.started_at
+    )
 
 
 def _archived_path(artifact: CiArtifact) -> str | None:

@@ -5,11 +5,21 @@ from datetime import date
 
 from django.core.management.base import CommandError
 
+from artifacts_app.accounts.choose import UnknownAccount, accounts_named
 from artifacts_app.archive import Selection
 
 
 def add_artifact_scope_options(parser, file_type_help, *, workflow_and_until=False):
-    """--file-type, --product and --since; with ``workflow_and_until``, --workflow and --until."""
+    """--account, --file-type, --product and --since; with ``workflow_and_until``, --workflow
+    and --until."""
+    parser.add_argument(
+        "--account",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="only this App Store Connect account's artifacts, read with its key (repeatable); "
+        "default: every account",
+    )
     parser.add_argument(
         "--file-type", action="append", default=[], metavar="TYPE", help=file_type_help
     )
@@ -39,7 +49,14 @@ def add_artifact_scope_options(parser, file_type_help, *, workflow_and_until=Fal
 
 def selection_from_options(options) -> Selection:
     """The Selection the scope options ask for; a malformed day is a CommandError naming it."""
+    accounts = ()
+    if options.get("account"):
+        try:
+            accounts = tuple(account.pk for account in accounts_named(options["account"]))
+        except UnknownAccount as exc:
+            raise CommandError(str(exc)) from None
     return Selection(
+        accounts=accounts,
         file_types=tuple(options["file_type"]),
         products=tuple(options["product"]),
         workflows=tuple(options.get("workflow", ())),

@@ -40,6 +40,11 @@ class Account(models.Model):
     # Calls of the hourly budget this account's passes leave to other tools of the same key;
     # empty: `SYNC_RESERVE_CALLS`.
     reserve_calls = models.PositiveIntegerField(null=True, blank=True)
+    # SHA-256 of the account's own webhook token (`asc_account webhook-token`); empty: none.
+    webhook_token_hash = models.CharField(max_length=64, blank=True, editable=False)
+    # The key ("issuer:key id") of the account's last good pass. A pass with another key first
+    # shows that it sees the same team's products (`sync.team`): a team's rows are its own.
+    synced_key = models.CharField(max_length=140, blank=True, editable=False)
     users = models.ManyToManyField(
         settings.AUTH_USER_MODEL, blank=True, related_name="asc_accounts"
     )
@@ -51,9 +56,22 @@ class Account(models.Model):
     class Meta:
         ordering = ["name"]
         verbose_name = "App Store Connect account"
+        indexes = [
+            # The webhook receiver finds the account a token belongs to.
+            models.Index(fields=["webhook_token_hash"], name="account_webhook_token_idx"),
+        ]
 
     def __str__(self):
         return self.name
+
+    @property
+    def has_stored_key(self) -> bool:
+        return bool(self.key_id and self.private_key_encrypted)
+
+    @property
+    def hourly_reserve(self) -> int:
+        """Calls of the hourly budget this account's passes leave to other tools."""
+        return settings.SYNC_RESERVE_CALLS if self.reserve_calls is None else self.reserve_calls
 
 
 def default_account() -> Account:

@@ -85,12 +85,13 @@ class ProductSyncState(models.Model):
 class SyncLock(models.Model):
     """A lease that keeps two syncs off the same work, across processes and machines.
 
-    `key` is a product's App Store Connect id (or "*" where the database allows only one
-    sync at a time). A holder renews `expires_at` as it works; a lease that has expired,
-    or whose holder process is known to be dead, may be taken over.
+    `key` names the account and a product's App Store Connect id (or "*", the whole account,
+    where the database allows only one sync at a time), or the account's archiver
+    (`locks.sync_key`, `locks.archiver_key`). A holder renews `expires_at` as it works; a
+    lease that has expired, or whose holder process is known to be dead, may be taken over.
     """
 
-    key = models.CharField(max_length=64, unique=True)
+    key = models.CharField(max_length=150, unique=True)
     owner = models.CharField(max_length=200, blank=True)
     acquired_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)

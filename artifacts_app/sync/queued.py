@@ -9,14 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
 from .. import locks
 from ..asc.client import AscClient
 from ..asc.errors import AscError
-from ..connection import client_from_settings
+from ..connection import client_for, key_identity
 from ..models import Account, default_account
 from ..webhooks import queue
 from ..webhooks.models import QueuedRun
@@ -31,11 +30,12 @@ class QueuedResult:
     api_calls: int = 0
 
 
-def queue_is_due() -> bool:
-    """Whether a queued run waits that no live worker holds (one cheap query)."""
+def queue_is_due(account: Account) -> bool:
+    """Whether a queued run of the account waits that no live worker holds (one cheap query)."""
     now = timezone.now()
     return (
-        QueuedRun.objects.filter(Q(claimed_until=None) | Q(claimed_until__lt=now))
+        QueuedRun.objects.filter(account=account)
+        .filter(Q(claimed_until=None) | Q(claimed_until__lt=now))
         .filter(Q(not_before=None) | Q(not_before__lte=now))
         .exists()
     )
@@ -46,17 +46,23 @@ def sync_queued(
     should_stop: Callable[[], bool] | None = None,
     account: Account | None = None,
 ) -> QueuedResult:
-    """Fetch every queued run that is due. Raises SyncError (one line) when the API refuses;
-    returns at once when another sync holds the account (it takes the queue itself)."""
-    if not queue_is_due():
+    """Fetch every queued run of the account (default: `default`) that is due. Raises
+    SyncError (one line) when the API refuses; returns at once when another sync holds the
+    account (it takes the queue itself), or when the key is not the one of the account's last
+    good pass (the next pass checks the key's team first)."""
+    account = account or default_account()
+    if not queue_is_due(account):
         return QueuedResult()
     try:
-        client = client or client_from_settings()
+        client = client or client_for(account)
     except AscError as exc:
         raise SyncError(str(exc)) from None
+    account.refresh_from_db(fields=["synced_key"])
+    if account.synced_key and account.synced_key != key_identity(client):
+        return QueuedResult()
     calls_before = client.calls
-    writer = Writer(timezone.now(), account or default_account(), locks.per_product_locks())
-    walk = SyncPass(client, writer, reserve=settings.SYNC_RESERVE_CALLS, should_stop=should_stop)
+    writer = Writer(timezone.now(), account, locks.per_product_locks())
+    walk = SyncPass(client, writer, reserve=account.hourly_reserve, should_stop=should_stop)
     runs = 0
     try:
         with writer.account_lease() as held:

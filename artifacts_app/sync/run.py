@@ -6,16 +6,16 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 
-from django.conf import settings
 from django.utils import timezone
 
 from .. import locks
 from ..asc.client import AscClient
 from ..asc.errors import AscError
-from ..connection import client_from_settings
+from ..connection import client_for, uses_settings
 from ..models import Account, SyncRun, default_account
 from ..webhooks import queue
 from .errors import SyncError, SyncStopped
+from .team import check_team
 from .walk import ProgressEvent, SyncPass
 from .writer import DryRunWriter, Writer
 
@@ -36,13 +36,14 @@ def sync(
 
     Raises `SyncError` when the pass cannot start (no usable key, another sync running);
     a pass without a usable key is recorded as FAILED first, so /healthz reports it. A pass
-    that fails once started is recorded as FAILED and returned.
+    that fails once started is recorded as FAILED and returned. `account` (default: the
+    account `default`) gives the key, base URL and reserve; only its rows are read or written.
     """
     product_ids = [p for p in (products or []) if p]
     account = account or default_account()
     if client is None:
         try:
-            client = client_from_settings()
+            client = client_for(account)
         except AscError as exc:
             error = _one_line(str(exc))
             SyncRun.objects.create(
@@ -55,7 +56,7 @@ def sync(
                 finished_at=timezone.now(),
             )
             raise SyncError(error) from None
-    reserve = settings.SYNC_RESERVE_CALLS if reserve is None else max(0, reserve)
+    reserve = account.hourly_reserve if reserve is None else max(0, reserve)
     client.rate_limit = None  # what an earlier pass saw is out of date: the hour rolls on
     now = timezone.now()
     if dry_run:
@@ -86,6 +87,8 @@ def _record_pass(walk: SyncPass, full: bool, dry_run: bool, product_ids: list[st
     status, error = SyncRun.Status.SUCCEEDED, ""
     try:
         walk.writer.begin()
+        # Before anything is written, webhook runs included: is this key the account's team?
+        check_team(walk, product_ids)
         if not dry_run:
             # Runs that webhooks announced come first: someone is waiting for them.
             queue.drain(walk.one_run, locks.process_id(), walk.writer.account, walk.should_stop)
@@ -93,7 +96,8 @@ def _record_pass(walk: SyncPass, full: bool, dry_run: bool, product_ids: list[st
     except SyncStopped as exc:
         status, error = SyncRun.Status.PARTIAL, str(exc)
     except (AscError, SyncError, locks.LockLost) as exc:
-        status, error = SyncRun.Status.FAILED, _one_line(str(exc))
+        error = _for_account(str(exc), walk.writer.account)
+        status, error = SyncRun.Status.FAILED, _one_line(error)
     except BaseException as exc:
         # A bug or an interrupt: record it, then let it propagate with its traceback.
         walk.writer.finish(rebuild=full)
@@ -163,6 +167,16 @@ def _finish(
     run.rate_limit_remaining = rate_limit.remaining if rate_limit else None
     run.finished_at = timezone.now()
     run.save()
+
+
+def _for_account(text: str, account: Account) -> str:
+    """The client's hints name the ASC_* settings; a stored account's key is fixed elsewhere."""
+    if uses_settings(account):
+        return text
+    return text.replace(
+        "check ASC_KEY_ID/ASC_ISSUER_ID",
+        f"check the key id and issuer id of account {account.name} (asc_account list)",
+    )
 
 
 def _one_line(text: str, limit: int = 500) -> str:

@@ -60,6 +60,8 @@ class SyncPass:
         self.skipped_products: list[str] = []
         self.skipped_records: list[str] = []  # listed upstream with an id we cannot store
         self.renew: Callable[[], None] | None = None  # keeps the lease (account or product)
+        # The key's products, when the team check (`team.py`) listed them already.
+        self.listed_products: list[resources.Product] | None = None
 
     def run(self, product_ids: list[str]) -> None:
         products = self.products(product_ids)
@@ -154,7 +156,10 @@ class SyncPass:
                         raise SyncError(
                             f"product {product_id} does not exist upstream: check the --product id"
                         ) from None
+                    self._same_team_or_refuse()
                     self.writer.mark_gone(CiProduct.objects.filter(pk=stored.pk))
+        elif self.listed_products is not None:
+            records, self.listed_products = self.listed_products, None
         else:
             records = list(self.guarded(self.client.products()))
         records = self._storable(records, "product")
@@ -164,6 +169,13 @@ class SyncPass:
                 self.writer.rows(CiProduct).exclude(asc_id__in=[p.id for p in records])
             )
         return self.writer.product_rows(records, pks)
+
+    def _same_team_or_refuse(self) -> None:
+        """A stored product answered 404: gone, unless the key sees none of the account's."""
+        from .team import check_team
+
+        check_team(self, [])
+        self.listed_products = None
 
     def recent(self, product: CiProduct) -> None:
         """Workflows, the runs newer than the stored ones, and re-polls of unfinished runs."""
@@ -281,7 +293,10 @@ class SyncPass:
         run = self._fetch_run(run_id)
         product = self.writer.rows(CiProduct).filter(asc_id=run.product_id).first()
         if product is None:
-            [product] = self.products([run.product_id])
+            found = self.products([run.product_id])
+            if not found:
+                return  # another account mirrors its product: left alone, noted as foreign
+            [product] = found
         with self.writer.product_lease(product.asc_id):
             workflow_pks: dict = {}
             if run.workflow_id and self._workflow_pk(run, workflow_pks) is None:

@@ -88,6 +88,9 @@ class DryRunWriter:
     def begin(self) -> None:
         """Recount the days a killed pass left marked (a dry run leaves that to a writer)."""
 
+    def bind_key(self, identity: str) -> None:
+        """The account's rows are now the team of this key (`team.py`; a dry run records none)."""
+
     def finish(self, rebuild: bool) -> None:
         """Bring the daily totals up to date with what was written (nothing, here)."""
 
@@ -219,13 +222,22 @@ class Writer(DryRunWriter):
         self.days = TouchedDays(keep=True)
 
     def account_lease(self):
-        return nullcontext() if self.per_product_locks else locks.lease(locks.WHOLE_ACCOUNT)
+        if self.per_product_locks:
+            return nullcontext()
+        return locks.lease(locks.sync_key(self.account.name))
 
     def product_lease(self, product_id: str):
-        return locks.lease(product_id) if self.per_product_locks else nullcontext()
+        if not self.per_product_locks:
+            return nullcontext()
+        return locks.lease(locks.sync_key(self.account.name, product_id))
 
     def begin(self) -> None:
         self.days.recount()
+
+    def bind_key(self, identity: str) -> None:
+        if self.account.synced_key != identity:
+            self.account.synced_key = identity
+            Account.objects.filter(pk=self.account.pk).update(synced_key=identity)
 
     def finish(self, rebuild: bool) -> None:
         # Runs however the pass ends; a pass killed outright leaves its days marked instead.

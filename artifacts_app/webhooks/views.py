@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
-
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
@@ -14,7 +12,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
-from ..models.accounts import default_account
+from ..accounts.webhook_tokens import account_for_token, settings_tokens
 from . import queue
 from .models import QueuedRun, WebhookDelivery
 from .payload import MAX_BODY_BYTES, PayloadError, parse_delivery
@@ -24,7 +22,9 @@ from .payload import MAX_BODY_BYTES, PayloadError, parse_delivery
 @csrf_exempt
 @login_not_required
 def xcode_cloud(request, token):
-    if not _known_token(token):
+    # Each account has its own token; the run is queued under the account whose URL it came to.
+    account = account_for_token(token)
+    if account is None:
         raise Http404("unknown webhook")
     if request.method != "POST":
         return JsonResponse(
@@ -38,20 +38,9 @@ def xcode_cloud(request, token):
     except PayloadError as exc:
         return JsonResponse({"error": str(exc)}, status=400)
     # Apple redelivers until it sees a success: a redelivery is counted, nothing more.
-    created = queue.record_delivery(delivery.run_id, delivery.event_type, default_account())
+    created = queue.record_delivery(delivery.run_id, delivery.event_type, account)
     status = "queued" if created else "duplicate"
     return JsonResponse({"status": status, "run": delivery.run_id}, status=202 if created else 200)
-
-
-def _known_token(token: str) -> bool:
-    given = token.encode()
-    # Compare with every configured token, in constant time each, so timing tells nothing.
-    matches = [hmac.compare_digest(given, known.encode()) for known in _tokens()]
-    return any(matches)
-
-
-def _tokens() -> list[str]:
-    return [token for token in settings.XCODE_CLOUD_WEBHOOK_TOKEN if token]
 
 
 def _read_body(request) -> bytes | None:
@@ -74,7 +63,7 @@ def webhook_settings(request):
     if not request.user.is_staff:
         raise PermissionDenied
     base = settings.SITE_URL or request.build_absolute_uri("/").rstrip("/")
-    urls = [base + reverse("xcode-cloud-webhook", args=[token]) for token in _tokens()]
+    urls = [base + reverse("xcode-cloud-webhook", args=[token]) for token in settings_tokens()]
     context = {
         "urls": urls,
         "queued": QueuedRun.objects.count(),

@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from artifacts_app import demo
-from artifacts_app.connection import credentials_configured
+from artifacts_app.connection import any_key_configured
 
 
 class Command(BaseCommand):
@@ -45,7 +45,8 @@ class Command(BaseCommand):
         login = demo.ensure_login()
 
         simulator = None
-        if not credentials_configured():
+        configured = any_key_configured()
+        if not configured:
             try:
                 simulator = demo.start_simulator(runs=options["demo_runs"])
             except (OSError, ValueError, ImportError) as exc:
@@ -54,7 +55,7 @@ class Command(BaseCommand):
                 self.stdout.write(
                     f"No App Store Connect key configured: demo data from {simulator.base_url}"
                 )
-        if not options["no_sync"] and (simulator is not None or credentials_configured()):
+        if not options["no_sync"] and (simulator is not None or configured):
             self._sync()
 
         address = f"http://{options['host']}:{options['port']}/"

@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, close_old_connections
 from django.utils import timezone
 
+from artifacts_app.accounts.choose import UnknownAccount, accounts_named
 from artifacts_app.budgets.watch import check_and_alert
 from artifacts_app.contents.inspect import inspect_after_sync
 from artifacts_app.models import SyncRun
@@ -24,6 +25,14 @@ class Command(BaseCommand):
     help = "Sync Xcode Cloud products, workflows, build runs, actions and artifacts."
 
     def add_arguments(self, parser):
+        parser.add_argument(
+            "--account",
+            action="append",
+            default=[],
+            metavar="NAME",
+            help="App Store Connect account to sync (repeatable); default: every account "
+            "with a key. Each has its own key, budget, leases and sync history.",
+        )
         parser.add_argument(
             "--product",
             action="append",
@@ -65,6 +74,17 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if options["interval"] < 1:
             raise CommandError("--interval must be at least 1 second")
+        try:
+            self.accounts = accounts_named(options["account"])
+        except UnknownAccount as exc:
+            raise CommandError(str(exc)) from None
+        if options["product"] and len(self.accounts) > 1:
+            raise CommandError(
+                "--product: say which account it belongs to with --account NAME "
+                f"(several accounts have keys: {', '.join(a.name for a in self.accounts)})"
+            )
+        # With several accounts every line names its account; with one, nothing changes.
+        self.named = len(self.accounts) > 1
         stop = threading.Event()
         try:
             with _stop_on_signals(stop, self._stopping):
@@ -78,27 +98,53 @@ class Command(BaseCommand):
 
     def _run(self, options, stop):
         if not options["loop"]:
-            run = self._one_pass(options, stop)
+            failed = self._pass_of_every_account(options, stop)
             self._check_budgets(options)
-            if run.status == SyncRun.Status.FAILED:
-                raise CommandError(f"sync failed: {run.error}")
-            return
+            if not failed:
+                return
+            if not self.named:
+                raise CommandError(failed[0])
+            for line in failed[:-1]:
+                self.stderr.write(line)
+            if len(failed) > 1:
+                raise CommandError(
+                    f"{failed[-1]} ({len(failed)} of {len(self.accounts)} accounts failed)"
+                )
+            raise CommandError(failed[0])
         while not stop.is_set():
             # A database restarted between passes must not end the loop: reconnect each time.
             close_old_connections()
-            try:
-                run = self._one_pass(options, stop)
-            except CommandError as exc:
-                self.stderr.write(str(exc))
-            except DatabaseError as exc:
-                self.stderr.write(f"sync failed: database error: {exc}".splitlines()[0])
-            else:
-                if run.status == SyncRun.Status.FAILED:
-                    self.stderr.write(f"sync failed: {run.error}")
-                _announce_next_pass(run, options["interval"])
+            for line in self._pass_of_every_account(options, stop):
+                self.stderr.write(line)
             self._check_budgets(options)
             self._between_passes(options, stop)
         self.stdout.write("sync loop stopped")
+
+    def _pass_of_every_account(self, options, stop) -> list[str]:
+        """One pass per account, each on its own whatever the others do; returns one line per
+        account that failed, naming it when there are several."""
+        failed = []
+        for account in self.accounts:
+            if stop.is_set():
+                break
+            try:
+                run = self._one_pass(options, stop, account)
+            except CommandError as exc:
+                failed.append(self._named(account, str(exc)))
+                continue
+            except DatabaseError as exc:
+                error = f"sync failed: database error: {exc}".splitlines()[0]
+                failed.append(self._named(account, error))
+                close_old_connections()
+                continue
+            if run.status == SyncRun.Status.FAILED:
+                failed.append(self._named(account, f"sync failed: {run.error}"))
+            if options["loop"]:
+                _announce_next_pass(run, options["interval"])
+        return failed
+
+    def _named(self, account, line):
+        return f"account {account.name}: {line}" if self.named else line
 
     def _between_passes(self, options, stop):
         """Until the next pass, fetch the runs webhooks queue within a second or two, then
@@ -109,20 +155,31 @@ class Command(BaseCommand):
                 return
             if options["dry_run"]:
                 continue
-            try:
-                fetched = sync_queued(should_stop=stop.is_set)
-            except SyncError as exc:
-                self.stderr.write(f"webhook sync failed: {exc}")
-                continue
-            except DatabaseError as exc:
-                self.stderr.write(f"webhook sync failed: database error: {exc}".splitlines()[0])
-                close_old_connections()
-                continue
-            if fetched.runs:
-                self.stdout.write(
-                    f"webhooks: {fetched.runs} build run(s) fetched, {fetched.api_calls} API calls"
+            fetched_runs = 0
+            for account in self.accounts:
+                fetched_runs += self._queued_runs(account, stop)
+            self._check_budgets(options, check_runs=fetched_runs > 0)
+
+    def _queued_runs(self, account, stop) -> int:
+        """The runs webhooks queued for the account; a failure is one line, the loop goes on."""
+        try:
+            fetched = sync_queued(should_stop=stop.is_set, account=account)
+        except SyncError as exc:
+            self.stderr.write(self._named(account, f"webhook sync failed: {exc}"))
+            return 0
+        except DatabaseError as exc:
+            error = f"webhook sync failed: database error: {exc}".splitlines()[0]
+            self.stderr.write(self._named(account, error))
+            close_old_connections()
+            return 0
+        if fetched.runs:
+            self.stdout.write(
+                self._named(
+                    account,
+                    f"webhooks: {fetched.runs} build run(s) fetched, {fetched.api_calls} API calls",
                 )
-            self._check_budgets(options, check_runs=fetched.runs > 0)
+            )
+        return fetched.runs
 
     def _check_budgets(self, options, check_runs=True):
         if options["dry_run"]:
@@ -135,10 +192,11 @@ class Command(BaseCommand):
         if found:
             self.stdout.write(f"size budgets: {found} new violation(s)")
 
-    def _one_pass(self, options, stop):
+    def _one_pass(self, options, stop, account):
         progress = _Progress(self.stdout)
         try:
             run = sync(
+                account=account,
                 products=options["product"],
                 full=options["full"],
                 dry_run=options["dry_run"],
@@ -155,7 +213,7 @@ class Command(BaseCommand):
             inspected = inspect_after_sync(run)
             if inspected is not None:
                 summary += f"; contents: {inspected.summary()}"
-        self.stdout.write(summary)
+        self.stdout.write(self._named(account, summary))
         return run
 
 
