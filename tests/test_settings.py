@@ -29,6 +29,7 @@ class ProductionSettingsTests(SimpleTestCase):
         result = manage("check", DEBUG="false", SECRET_KEY="")
         self.assertNotEqual(result.returncode, 0)
         self.assertIn("SECRET_KEY is not set", result.stderr)
+        self.assertNotIn("Traceback", result.stderr)
 
     def test_deploy_check_is_clean_with_production_settings(self):
         result = manage(
