@@ -3,6 +3,11 @@
 `Scope` is what `forms.FilterForm` yields and what every function of `stats` takes. Product
 and workflow ids are App Store Connect ids, resolved to primary keys by the form (one query
 each) so the aggregates stay single-table.
+
+A scope always says which App Store Connect accounts it reads (`account_pks`, a required
+keyword): the form fills it with the accounts visible to the request's user, and
+`stats.in_scope` applies it to every query, so no figure can be computed across accounts a
+user was not granted.
 """
 
 from dataclasses import dataclass, field, replace
@@ -33,6 +38,11 @@ class Scope:
     commit: str = ""
     # A commit asked without start or end is looked up over all time (runs only).
     commit_all_time: bool = field(default=False, compare=False)
+    # Account names asked for with `account=` (empty: every account visible to the user).
+    accounts: tuple[str, ...] = ()
+    # The accounts read: those asked for, else every one visible to the user. No default,
+    # so a scope cannot be built without deciding whose data it reads.
+    account_pks: tuple[int, ...] = field(kw_only=True, compare=False)
 
     @property
     def start_datetime(self) -> datetime:
@@ -73,6 +83,7 @@ class Scope:
             ("end", self.end.isoformat()),
             ("granularity", self.granularity),
         ]
+        pairs += [("account", a) for a in self.accounts]
         pairs += [("product", p) for p in self.products]
         pairs += [("workflow", w) for w in self.workflows]
         pairs += [("file_type", t) for t in self.file_types]

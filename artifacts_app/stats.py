@@ -37,8 +37,10 @@ from .scope import Scope
 
 
 def in_scope(qs, f: Scope):
-    """`qs` (artifacts, runs or rollup rows: all carry both ids) narrowed to the products,
-    workflows and (artifacts and runs only) branches asked for."""
+    """`qs` (artifacts, runs, actions or rollup rows: all carry the ids) narrowed to the
+    scope's accounts and the products, workflows and (artifacts and runs only) branches asked
+    for. Every figure starts here, so none reads an account the user was not granted."""
+    qs = qs.of_accounts(f.account_pks)
     if f.product_pks:
         qs = qs.filter(product_id__in=f.product_pks)
     if f.workflow_pks:
