@@ -38,9 +38,12 @@ def dashboard(request):
     kpis = stats.kpis(f)
     share = stats.share_by_type(f)
     trend = runs.trend_and_regressions(f)
+    # Several accounts in view: compare them (one account's page has nothing to compare).
+    accounts = stats.by_account(f) if len(f.account_pks) > 1 else None
     context = {
         "filters": f,
         "error": error,
+        "by_account": accounts,
         "has_artifacts": CiArtifact.objects.of_accounts(f.account_pks).exists(),
         "has_account": bool(form.visible_accounts),
         "options": _filter_options(f, form.visible_accounts),
@@ -65,6 +68,7 @@ def dashboard(request):
             "series": stats.series(f),
             "share": share,
             "trend": trend,
+            "accounts": accounts,
         },
         "type_choices": FileType.choices,
         **_queries(f),
