@@ -15,6 +15,7 @@ from datetime import UTC, date, timedelta
 from django import forms
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db.models import Exists, OuterRef
 from django.http import QueryDict
 from django.utils import timezone
 
@@ -174,10 +175,13 @@ class AccountsParam(forms.Form):
 
     def see_accounts_of(self, user):
         self.user = user
+        # Every account, each marked whether the user may see it: one query.
+        visible = Account.objects.visible_to(user).filter(pk=OuterRef("pk"))
+        accounts = Account.objects.annotate(seen=Exists(visible)).order_by("name")
+        marked = list(accounts.values_list("name", "pk", "seen"))
         # (name, pk) of every account the user may see: the account switcher's choices.
-        self.visible_accounts = list(
-            Account.objects.visible_to(user).order_by("name").values_list("name", "pk")
-        )
+        self.visible_accounts = [(name, pk) for name, pk, seen in marked if seen]
+        self.sees_every_account = len(self.visible_accounts) == len(marked)
 
     def clean_account(self):
         visible = dict(self.visible_accounts)
@@ -187,6 +191,10 @@ class AccountsParam(forms.Form):
         if missing:
             raise ValidationError(f"no account named {missing[0][:40]!r}")
         return tuple((name, visible[name]) for name in names)
+
+    def _every_account(self) -> bool:
+        """Whether the accounts read are all there are: none chosen, and the user sees all."""
+        return self.sees_every_account and not self.cleaned_data.get("account")
 
     def _account_pks(self) -> tuple[int, ...]:
         chosen = self.cleaned_data.get("account")
@@ -289,4 +297,5 @@ class FilterForm(AccountsParam):
             and not (self.data.get("start") or self.data.get("end")),
             accounts=tuple(name for name, _ in data["account"]),
             account_pks=self._account_pks(),
+            every_account=self._every_account(),
         )

@@ -206,7 +206,7 @@ def main_artifact_sizes(f: Scope, days: int = MAIN_COMPARE_DAYS) -> list[dict]:
         # Newest by number: the walk down `run_workflow_number_idx` stops at the first match.
         return Subquery(runs.order_by("-number").values("pk")[:1])
 
-    workflows = CiWorkflow.objects.of_accounts(f.account_pks).select_related("product")
+    workflows = f.of_accounts(CiWorkflow.objects).select_related("product")
     if f.product_pks:
         workflows = workflows.filter(product_id__in=f.product_pks)
     if f.workflow_pks:

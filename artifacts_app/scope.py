@@ -43,6 +43,9 @@ class Scope:
     # The accounts read: those asked for, else every one visible to the user. No default,
     # so a scope cannot be built without deciding whose data it reads.
     account_pks: tuple[int, ...] = field(kw_only=True, compare=False)
+    # Those are every account there is (a superuser's view, a one-team install): queries
+    # then leave the account filter out and stay what they were before accounts.
+    every_account: bool = field(default=False, kw_only=True, compare=False)
 
     @property
     def start_datetime(self) -> datetime:
@@ -67,6 +70,10 @@ class Scope:
     def narrowed(self) -> bool:
         """Whether products, workflows, file types or branches narrow the view."""
         return bool(self.product_pks or self.workflow_pks or self.file_types or self.branches)
+
+    def of_accounts(self, qs):
+        """`qs` (rows that carry an account) narrowed to the accounts this scope reads."""
+        return qs if self.every_account else qs.of_accounts(self.account_pks)
 
     def previous(self) -> "Scope":
         """The range of equal length just before this one, same other filters."""

@@ -41,7 +41,7 @@ def in_scope(qs, f: Scope):
     """`qs` (artifacts, runs, actions or rollup rows: all carry the ids) narrowed to the
     scope's accounts and the products, workflows and (artifacts and runs only) branches asked
     for. Every figure starts here, so none reads an account the user was not granted."""
-    qs = qs.of_accounts(f.account_pks)
+    qs = f.of_accounts(qs)
     if f.product_pks:
         qs = qs.filter(product_id__in=f.product_pks)
     if f.workflow_pks:

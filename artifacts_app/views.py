@@ -44,7 +44,7 @@ def dashboard(request):
         "filters": f,
         "error": error,
         "by_account": accounts,
-        "has_artifacts": CiArtifact.objects.of_accounts(f.account_pks).exists(),
+        "has_artifacts": f.of_accounts(CiArtifact.objects).exists(),
         "has_account": bool(form.visible_accounts),
         "options": _filter_options(f, form.visible_accounts),
         "kpis": kpis,
@@ -58,7 +58,7 @@ def dashboard(request):
         "archive": archive_summary(
             artifacts=stats.scoped_artifacts(f) if f.narrowed else None,
             total_artifacts=kpis["artifacts"],
-            account_pks=f.account_pks,
+            account_pks=None if f.every_account else f.account_pks,
         ),
         "chart_data": {
             "granularity": f.granularity,
@@ -216,15 +216,11 @@ def _queries(f):
 def _filter_options(f, visible_accounts):
     """The choices of the dashboard's filter bar, as (value, label) pairs: within the
     accounts the scope reads (the account list itself offers every visible one)."""
-    products = (
-        CiProduct.objects.of_accounts(f.account_pks)
-        .order_by("name", "id")
-        .values_list("asc_id", "name")
-    )
+    products = f.of_accounts(CiProduct.objects).order_by("name", "id").values_list("asc_id", "name")
     # Every workflow, each tagged with its product: filters.js narrows the list as products
     # are chosen (and the template hides the others for a page loaded with products chosen).
     workflows = (
-        CiWorkflow.objects.of_accounts(f.account_pks)
+        f.of_accounts(CiWorkflow.objects)
         .order_by("product__name", "name", "id")
         .values_list("asc_id", "name", "product__name", "product__asc_id")
     )
@@ -240,7 +236,7 @@ def _filter_options(f, visible_accounts):
     ]
     # Branch and tag names built in the range, offered as the branch field's suggestions.
     branches = (
-        CiBuildRun.objects.of_accounts(f.account_pks)
+        f.of_accounts(CiBuildRun.objects)
         .filter(created_date__gte=f.start_datetime, created_date__lt=f.end_datetime)
         .exclude(source_ref_name="")
         .values_list("source_ref_name", flat=True)

@@ -231,7 +231,7 @@ class RunsEndpointTests(TestCase):
                 self.assertIn(message, response.json()["error"])
 
     def test_one_page_costs_a_fixed_number_of_queries(self):
-        # session + user, the accounts the user sees, count, the page with its baselines,
-        # the sizes
+        # session + user, the accounts (which the user sees), count, the page with its
+        # baselines, the sizes
         with self.assertNumQueries(6):
             self.client.get(reverse("api-runs"), {"start": "2026-08-01", "end": "2026-11-30"})
