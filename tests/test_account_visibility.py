@@ -13,7 +13,7 @@ from django.contrib.auth.models import Group, Permission, User
 from django.test import TestCase, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from artifacts_app.models import Account, BudgetViolation, CiProduct
+from artifacts_app.models import Account, BudgetViolation, CiProduct, SizeBudget
 
 from .account_data import account_with_data
 from .factories import grant
@@ -252,6 +252,27 @@ class EveryAdminPageTests(TwoAccountsTestCase):
         page = self.client.get("/admin/artifacts_app/cibuildrun/").content.decode()
         self.assertNotIn(f"{HIDDEN} App", page)
         self.assertIn(f"{SHOWN} App", page)
+
+
+class BudgetAdminTests(TwoAccountsTestCase):
+    def test_a_budget_is_added_to_a_visible_account_for_its_products_only(self):
+        self.client.force_login(self.user)
+        form = self.client.get("/admin/artifacts_app/sizebudget/add/").content.decode()
+        self.assertNotIn(HIDDEN, form.lower())
+        self.assertIn(f'<option value="{self.shown.pk}">{SHOWN}</option>', form)
+
+        def add(**fields):
+            data = {"name": "cap", "max_bytes": "1000", "account": self.shown.pk, **fields}
+            return self.client.post("/admin/artifacts_app/sizebudget/add/", data)
+
+        refused = add(product_asc_id=f"{HIDDEN}-product")
+        other_account = add(account=self.hidden.pk)
+        added = add(product_asc_id=f"{SHOWN}-product")
+
+        self.assertContains(refused, "no such product synced")
+        self.assertContains(other_account, "Select a valid choice")
+        self.assertEqual(added.status_code, 302)
+        self.assertEqual(SizeBudget.objects.get(name="cap").account, self.shown)
 
 
 class GrantTests(TwoAccountsTestCase):

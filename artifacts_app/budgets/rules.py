@@ -45,7 +45,7 @@ def add_budget(
     )
     if not budget.name:
         raise BudgetError("the budget needs a name")
-    check_scope(product, workflow)
+    check_scope(product, workflow, account=budget.account)
     budget.notify_urls = check_urls(notify)
     try:
         with transaction.atomic():
