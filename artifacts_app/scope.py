@@ -71,6 +71,12 @@ class Scope:
         """Whether products, workflows, file types or branches narrow the view."""
         return bool(self.product_pks or self.workflow_pks or self.file_types or self.branches)
 
+    @property
+    def several_accounts(self) -> bool:
+        """Whether rows of more than one account may be shown: names then say whose they are
+        (two teams often name their apps and workflows alike)."""
+        return len(self.account_pks) > 1
+
     def of_accounts(self, qs):
         """`qs` (rows that carry an account) narrowed to the accounts this scope reads."""
         return qs if self.every_account else qs.of_accounts(self.account_pks)

@@ -216,13 +216,17 @@ def _queries(f):
 def _filter_options(f, visible_accounts):
     """The choices of the dashboard's filter bar, as (value, label) pairs: within the
     accounts the scope reads (the account list itself offers every visible one)."""
-    products = f.of_accounts(CiProduct.objects).order_by("name", "id").values_list("asc_id", "name")
+    products = (
+        f.of_accounts(CiProduct.objects)
+        .order_by("name", "id")
+        .values_list("asc_id", "name", "account__name")
+    )
     # Every workflow, each tagged with its product: filters.js narrows the list as products
     # are chosen (and the template hides the others for a page loaded with products chosen).
     workflows = (
         f.of_accounts(CiWorkflow.objects)
         .order_by("product__name", "name", "id")
-        .values_list("asc_id", "name", "product__name", "product__asc_id")
+        .values_list("asc_id", "name", "product__name", "product__asc_id", "account__name")
     )
     today = today_utc()
     presets = [
@@ -248,11 +252,19 @@ def _filter_options(f, visible_accounts):
         "accounts": [(name, name) for name, _ in visible_accounts]
         if len(visible_accounts) > 1
         else [],
-        "products": list(products),
+        # Two teams often name their apps alike: with several accounts, say whose each is.
+        "products": [
+            (asc_id, f"{name} ({account})" if f.several_accounts else name)
+            for asc_id, name, account in products
+        ],
         "branches": list(branches),
         "workflows": [
-            (asc_id, workflow_label(product, name), product_id)
-            for asc_id, name, product, product_id in workflows
+            (
+                asc_id,
+                workflow_label(f"{product} ({account})" if f.several_accounts else product, name),
+                product_id,
+            )
+            for asc_id, name, product, product_id, account in workflows
         ],
         "file_types": FileType.choices,
         "presets": presets,

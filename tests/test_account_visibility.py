@@ -363,6 +363,20 @@ class AccountParameterTests(TwoAccountsTestCase):
         self.assertIsNone(one.context["by_account"])
         self.assertNotContains(one, "by account")
 
+    def test_with_several_accounts_names_say_whose_they_are(self):
+        self.client.force_login(self.both)
+        several = self.client.get("/").context
+        one = self.client.get("/", {"account": SHOWN}).context
+        trend = {dataset["name"] for dataset in several["trend"]["workflows"]}
+
+        products = several["options"]["products"]
+        self.assertIn((f"{SHOWN}-product", f"{SHOWN} App ({SHOWN})"), products)
+        self.assertIn(f"{HIDDEN} · {HIDDEN} App · {HIDDEN} Nightly", trend)
+        self.assertEqual(one["options"]["products"], [(f"{SHOWN}-product", f"{SHOWN} App")])
+        self.assertEqual(
+            [d["name"] for d in one["trend"]["workflows"]], [f"{SHOWN} App · {SHOWN} Nightly"]
+        )
+
     def test_a_user_of_one_account_has_no_account_switcher(self):
         self.client.force_login(self.user)
         self.assertNotContains(self.client.get("/"), 'id="f-account"')
