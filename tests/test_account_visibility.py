@@ -14,6 +14,7 @@ from django.test import TestCase, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from artifacts_app.models import Account, BudgetViolation, CiProduct, SizeBudget
+from artifacts_app.tokens import create_token
 
 from .account_data import account_with_data
 from .factories import grant
@@ -295,6 +296,19 @@ class GrantTests(TwoAccountsTestCase):
         self.assertEqual(self.client.get("/api/v1/artifacts").json()["count"], 0)
         self.assertEqual(self.client.get(f"/runs/{run.asc_id}/").status_code, 404)
         self.assert_hides_the_other_account(self.client.get("/"))
+
+    def test_an_api_token_sees_what_its_user_sees(self):
+        _, token = create_token(self.user)
+        auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+
+        answer = self.client.get("/api/v1/runs", **auth)
+        csv = b"".join(self.client.get("/export.csv", **auth)).decode()
+
+        self.assertEqual(
+            {run["id"] for run in answer.json()["results"]}, {f"{SHOWN}-run-1", f"{SHOWN}-run-2"}
+        )
+        self.assertIn(SHOWN, csv)
+        self.assertNotIn(HIDDEN, csv)
 
     def test_a_group_grants_its_members_the_account(self):
         team = Group.objects.create(name="mobile")
