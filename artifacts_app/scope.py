@@ -6,8 +6,8 @@ each) so the aggregates stay single-table.
 
 A scope always says which App Store Connect accounts it reads (`account_pks`, a required
 keyword): the form fills it with the accounts visible to the request's user, and
-`stats.in_scope` applies it to every query, so no figure can be computed across accounts a
-user was not granted.
+`Scope.of_accounts` applies it to every query (`stats.in_scope` and every other reader go
+through it), so no figure can be computed across accounts a user was not granted.
 """
 
 from dataclasses import dataclass, field, replace

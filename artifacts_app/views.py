@@ -46,7 +46,8 @@ def dashboard(request):
         "error": error,
         "by_account": accounts,
         "has_artifacts": f.of_accounts(CiArtifact.objects).exists(),
-        "has_account": bool(form.visible_accounts),
+        # Nothing granted while accounts exist (with none yet, there is nothing to grant).
+        "has_account": bool(form.visible_accounts) or form.sees_every_account,
         "options": _filter_options(f, form.visible_accounts),
         "kpis": kpis,
         "share": share,

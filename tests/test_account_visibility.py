@@ -415,6 +415,12 @@ class NoAccountTests(TestCase):
         self.assertEqual(self.client.get("/api/v1/artifacts").json()["count"], 0)
         self.assertFalse(CiProduct.objects.visible_to(User.objects.get(username="newcomer")))
 
+    def test_before_any_account_exists_the_dashboard_asks_for_a_sync(self):
+        self.client.force_login(User.objects.create_superuser("root", password="a-long-pw-1"))
+        page = self.client.get("/").content.decode()
+        self.assertIn("No artifacts yet", page)
+        self.assertNotIn("granted", page)
+
     def test_the_admin_says_nothing_of_accounts_to_a_user_without_one(self):
         account_with_data(HIDDEN, "a")
         user = User.objects.create_user("newcomer", is_staff=True)
