@@ -6,6 +6,7 @@ only lets people look, search and filter.
 
 from django.contrib import admin, messages
 
+from .admin_visibility import AccountScopedAdmin, visible_rows
 from .models import (
     ApiToken,
     ArchivedArtifact,
@@ -28,12 +29,14 @@ class WorkflowFilter(admin.RelatedFieldListFilter):
     """Workflows as "Product · Workflow", in one query: products share workflow names."""
 
     def field_choices(self, field, request, model_admin):
-        workflows = CiWorkflow.objects.select_related("product").order_by("product__name", "name")
+        workflows = visible_rows(CiWorkflow, request.user).select_related("product")
+        workflows = workflows.order_by("product__name", "name")
         return [(workflow.pk, str(workflow)) for workflow in workflows]
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Viewing only: rows are written by the sync, never by hand."""
+class ReadOnlyAdmin(AccountScopedAdmin):
+    """Viewing only: rows are written by the sync, never by hand; each user sees the rows of
+    the accounts granted to them."""
 
     list_per_page = 50
     show_full_result_count = False  # a COUNT(*) over a million artifacts on every page is waste

@@ -37,7 +37,7 @@ def with_filters(view):
 
     @wraps(view)
     def parsed(request, *args, **kwargs):
-        form = FilterForm(request.GET)
+        form = FilterForm(request.GET, user=request.user)
         if not form.is_valid():
             return JsonResponse({"error": form.error_line()}, status=400)
         return view(request, form.scope, *args, **kwargs)

@@ -1,7 +1,10 @@
 """Query parameters of the pages, /api/v1/stats, /api/v1/artifacts and /export.csv.
 
-One form for every page and endpoint: `FilterForm(request.GET)` validates the parameters and
-yields a `Scope`, or names the first parameter at fault in `error_line()` (the 400 body).
+One form for every page and endpoint: `FilterForm(request.GET, user=request.user)` validates
+the parameters and yields a `Scope`, or names the first parameter at fault in `error_line()`
+(the 400 body). The user is required: the scope reads only the accounts visible to them
+(`account=NAME` narrows those further; an account they may not see is answered exactly like
+one that does not exist), and products and workflows resolve within those accounts only.
 Every value is bounded before it is converted, so no input reaches `int()`, the calendar or
 the database in a shape they would fail on.
 """
@@ -12,10 +15,11 @@ from datetime import UTC, date, timedelta
 from django import forms
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db.models import Exists, OuterRef
 from django.http import QueryDict
 from django.utils import timezone
 
-from .models import CiProduct, CiWorkflow, FileType
+from .models import Account, CiProduct, CiWorkflow, FileType
 from .scope import Scope
 
 GRANULARITIES = ("day", "week", "month")
@@ -39,6 +43,7 @@ COMMIT_RE = re.compile(r"[0-9a-f]{7,64}", re.ASCII)
 BRANCH_MAX_LENGTH = 255
 # Ids are looked up, not parsed: any printable text that fits the column may name a row.
 ID_MAX_LENGTH = CiWorkflow._meta.get_field("asc_id").max_length
+ACCOUNT_MAX_LENGTH = Account._meta.get_field("name").max_length
 CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -128,6 +133,12 @@ def _asc_id(raw):
     return raw
 
 
+def _account_name(raw):
+    if len(raw) > ACCOUNT_MAX_LENGTH or CONTROL_RE.search(raw):
+        raise ValidationError(f"{raw[:40]!r} is not an account name")
+    return raw
+
+
 def _branch(raw):
     if len(raw) > BRANCH_MAX_LENGTH or CONTROL_RE.search(raw):
         raise ValidationError(f"{raw[:40]!r} is not a branch or tag name")
@@ -156,7 +167,41 @@ class ListParam(Param):
         return tuple(result)
 
 
-class FilterForm(forms.Form):
+class AccountsParam(forms.Form):
+    """`account=NAME` (repeatable) among the accounts the user may see; none given: all of
+    them. Every form that reads account data takes the user through `see_accounts_of`."""
+
+    account = ListParam(_account_name)
+
+    def see_accounts_of(self, user):
+        self.user = user
+        # Every account, each marked whether the user may see it: one query.
+        visible = Account.objects.visible_to(user).filter(pk=OuterRef("pk"))
+        accounts = Account.objects.annotate(seen=Exists(visible)).order_by("name")
+        marked = list(accounts.values_list("name", "pk", "seen"))
+        # (name, pk) of every account the user may see: the account switcher's choices.
+        self.visible_accounts = [(name, pk) for name, pk, seen in marked if seen]
+        self.sees_every_account = len(self.visible_accounts) == len(marked)
+
+    def clean_account(self):
+        visible = dict(self.visible_accounts)
+        names = self.cleaned_data["account"]
+        # One answer for unknown and not granted, so a name's existence does not leak.
+        missing = [name for name in names if name not in visible]
+        if missing:
+            raise ValidationError(f"no account named {missing[0][:40]!r}")
+        return tuple((name, visible[name]) for name in names)
+
+    def _every_account(self) -> bool:
+        """Whether the accounts read are all there are: none chosen, and the user sees all."""
+        return self.sees_every_account and not self.cleaned_data.get("account")
+
+    def _account_pks(self) -> tuple[int, ...]:
+        chosen = self.cleaned_data.get("account")
+        return tuple(pk for _, pk in (chosen or self.visible_accounts))
+
+
+class FilterForm(AccountsParam):
     """The parameters of every page and endpoint. With `workflow`, the view is that
     workflow's own: product and workflow parameters are not read."""
 
@@ -173,17 +218,18 @@ class FilterForm(forms.Form):
     threshold = Param(_percent)
     window = Param(_whole(MAX_WINDOW))
 
-    def __init__(self, data=None, *, workflow=None, today=None):
+    def __init__(self, data=None, *, user, workflow=None, today=None):
         super().__init__(QueryDict() if data is None else data)
+        self.see_accounts_of(user)
         self.fixed_workflow = workflow
         self.today = today or today_utc()
         if workflow is not None:
             del self.fields["product"], self.fields["workflow"]
 
     @classmethod
-    def default_scope(cls, workflow=None, today=None) -> Scope:
+    def default_scope(cls, *, user, workflow=None, today=None) -> Scope:
         """The view shown beside an error: the defaults, nothing asked for."""
-        return cls(workflow=workflow, today=today).scope
+        return cls(user=user, workflow=workflow, today=today).scope
 
     def clean_product(self):
         return self._resolve(CiProduct, "product")
@@ -193,7 +239,8 @@ class FilterForm(forms.Form):
 
     def _resolve(self, model, name):
         asc_ids = self.cleaned_data[name]
-        found = dict(model.objects.filter(asc_id__in=asc_ids).values_list("asc_id", "pk"))
+        rows = model.objects.of_accounts(self._account_pks()).filter(asc_id__in=asc_ids)
+        found = dict(rows.values_list("asc_id", "pk"))
         missing = [asc_id for asc_id in asc_ids if asc_id not in found]
         if missing:
             raise ValidationError(f"no {name} with id {missing[0][:40]!r}")
@@ -248,4 +295,7 @@ class FilterForm(forms.Form):
             commit=data["commit"] or "",
             commit_all_time=bool(data["commit"])
             and not (self.data.get("start") or self.data.get("end")),
+            accounts=tuple(name for name, _ in data["account"]),
+            account_pks=self._account_pks(),
+            every_account=self._every_account(),
         )

@@ -20,8 +20,8 @@ def sync_health(now=None, with_errors=False, user=None):
     Anyone gets the overall status, the latest passes and how many accounts are in each
     state; a logged-in `user` also gets the state of each account granted to them, by name
     (names say which teams the install serves). Error texts are our own one-line messages
-    and carry no key, token or URL, but they may name a server path or a host: only
-    `with_errors` (a logged-in user) gets them.
+    and carry no key, token or URL, but they may name a server path or a host: the
+    overall passes carry them only `with_errors`, each granted account's entry always.
     """
     now = now or timezone.now()
     finished = SyncRun.objects.exclude(status=SyncRun.Status.RUNNING).filter(dry_run=False)
@@ -47,8 +47,8 @@ def sync_health(now=None, with_errors=False, user=None):
             {
                 "name": account.name,
                 "status": states[account.pk]["status"],
-                "last_sync": _describe(states[account.pk]["latest"], with_errors),
-                "last_success": _describe(states[account.pk]["last_success"], with_errors),
+                "last_sync": _describe(states[account.pk]["latest"], True),
+                "last_success": _describe(states[account.pk]["last_success"], True),
             }
             for account in accounts
             if account.pk in visible

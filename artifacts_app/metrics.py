@@ -7,7 +7,7 @@ Nothing is counted per request, so several web workers need no shared state.
 
 Names follow Prometheus' guide: base units (bytes, seconds), `_total` for counters,
 `_timestamp_seconds` for instants. Labels are bounded: product and workflow names and
-Apple's file type, never a run id or a commit SHA.
+Apple's file type (and the App Store Connect account's name), never a run id or a commit SHA.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from .models import ArchivedArtifact, ArtifactDailyTotal, CiProduct, CiWorkflow, SyncRun
 
 PREFIX = "xcode_cloud"
-ARTIFACT_LABELS = ["product", "workflow", "file_type"]
+ARTIFACT_LABELS = ["account", "product", "workflow", "file_type"]
 
 
 class DashboardCollector:
@@ -48,18 +48,22 @@ def _artifact_metrics():
     )
     # Summed per id on the rollup alone (no join over its rows), then keyed by names: two
     # workflows of one product with the same name share a series instead of making a
-    # duplicate one that Prometheus would reject.
+    # duplicate one that Prometheus would reject. The account tells apart two teams' apps
+    # of the same name.
     rows = (
         ArtifactDailyTotal.objects.values("product_id", "workflow_id", "file_type")
         .annotate(n=Sum("count"), size=Sum("bytes"))
         .order_by()
     )
-    products = dict(CiProduct.objects.values_list("pk", "name"))
+    products = {
+        pk: (account, name)
+        for pk, account, name in CiProduct.objects.values_list("pk", "account__name", "name")
+    }
     workflows = dict(CiWorkflow.objects.values_list("pk", "name"))
-    totals: dict[tuple[str, str, str], list[int]] = {}
+    totals: dict[tuple[str, str, str, str], list[int]] = {}
     for row in rows:
         labels = (
-            products.get(row["product_id"], ""),
+            *products.get(row["product_id"], ("", "")),
             workflows.get(row["workflow_id"], ""),
             row["file_type"],
         )

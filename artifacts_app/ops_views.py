@@ -60,12 +60,12 @@ def usage_page(request):
             (first - timedelta(days=31 * (USAGE_MONTHS - 1))).replace(day=1).isoformat()
         )
     params["granularity"] = "month"
-    form = FilterForm(params)
+    form = FilterForm(params, user=request.user)
     if form.is_valid():
         f, error = form.scope, None
     else:
         fallback = QueryDict(f"granularity=month&start={params['start']}")
-        f, error = FilterForm(fallback).scope, form.error_line()
+        f, error = FilterForm(fallback, user=request.user).scope, form.error_line()
     plan = settings.USAGE_PLAN_HOURS
     chart = usage.monthly_chart(f, plan)
     context = {
@@ -84,4 +84,4 @@ def sync_health_page(request):
     """Staff only: every recent pass, the API budget, backfill progress, the next pass."""
     if not request.user.is_staff:
         raise PermissionDenied("The sync health page is for staff.")
-    return render(request, "artifacts/sync_health.html", sync_overview())
+    return render(request, "artifacts/sync_health.html", sync_overview(request.user))

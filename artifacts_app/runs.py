@@ -81,11 +81,13 @@ def trend_and_regressions(f: Scope) -> dict:
     regressions = []
     datasets = []
     found = CiWorkflow.objects.filter(pk__in=by_workflow).values_list(
-        "pk", "asc_id", "product__name", "name"
+        "pk", "asc_id", "product__name", "name", "account__name"
     )
     asc_ids, names = {}, {}
-    for pk, asc_id, product, name in found:
+    for pk, asc_id, product, name, account in found:
         asc_ids[pk], names[pk] = asc_id, workflow_label(product, name)
+        if f.several_accounts:
+            names[pk] = f"{account} · {names[pk]}"
     for workflow_id, runs in by_workflow.items():
         sizes = [run["bytes"] for run in runs]
         baselines = find_regressions(sizes, f.regression_window, f.regression_threshold)
@@ -206,7 +208,7 @@ def main_artifact_sizes(f: Scope, days: int = MAIN_COMPARE_DAYS) -> list[dict]:
         # Newest by number: the walk down `run_workflow_number_idx` stops at the first match.
         return Subquery(runs.order_by("-number").values("pk")[:1])
 
-    workflows = CiWorkflow.objects.select_related("product")
+    workflows = f.of_accounts(CiWorkflow.objects).select_related("product")
     if f.product_pks:
         workflows = workflows.filter(product_id__in=f.product_pks)
     if f.workflow_pks:

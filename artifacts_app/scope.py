@@ -3,6 +3,11 @@
 `Scope` is what `forms.FilterForm` yields and what every function of `stats` takes. Product
 and workflow ids are App Store Connect ids, resolved to primary keys by the form (one query
 each) so the aggregates stay single-table.
+
+A scope always says which App Store Connect accounts it reads (`account_pks`, a required
+keyword): the form fills it with the accounts visible to the request's user, and
+`Scope.of_accounts` applies it to every query (`stats.in_scope` and every other reader go
+through it), so no figure can be computed across accounts a user was not granted.
 """
 
 from dataclasses import dataclass, field, replace
@@ -33,6 +38,14 @@ class Scope:
     commit: str = ""
     # A commit asked without start or end is looked up over all time (runs only).
     commit_all_time: bool = field(default=False, compare=False)
+    # Account names asked for with `account=` (empty: every account visible to the user).
+    accounts: tuple[str, ...] = ()
+    # The accounts read: those asked for, else every one visible to the user. No default,
+    # so a scope cannot be built without deciding whose data it reads.
+    account_pks: tuple[int, ...] = field(kw_only=True, compare=False)
+    # Those are every account there is (a superuser's view, a one-team install): queries
+    # then leave the account filter out and stay what they were before accounts.
+    every_account: bool = field(default=False, kw_only=True, compare=False)
 
     @property
     def start_datetime(self) -> datetime:
@@ -58,6 +71,16 @@ class Scope:
         """Whether products, workflows, file types or branches narrow the view."""
         return bool(self.product_pks or self.workflow_pks or self.file_types or self.branches)
 
+    @property
+    def several_accounts(self) -> bool:
+        """Whether rows of more than one account may be shown: names then say whose they are
+        (two teams often name their apps and workflows alike)."""
+        return len(self.account_pks) > 1
+
+    def of_accounts(self, qs):
+        """`qs` (rows that carry an account) narrowed to the accounts this scope reads."""
+        return qs if self.every_account else qs.of_accounts(self.account_pks)
+
     def previous(self) -> "Scope":
         """The range of equal length just before this one, same other filters."""
         return replace(
@@ -73,6 +96,7 @@ class Scope:
             ("end", self.end.isoformat()),
             ("granularity", self.granularity),
         ]
+        pairs += [("account", a) for a in self.accounts]
         pairs += [("product", p) for p in self.products]
         pairs += [("workflow", w) for w in self.workflows]
         pairs += [("file_type", t) for t in self.file_types]

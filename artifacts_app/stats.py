@@ -21,6 +21,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Trunc
 
 from .models import (
+    Account,
     ArchivedArtifact,
     ArtifactDailyTotal,
     ArtifactDailyTypeTotal,
@@ -37,8 +38,10 @@ from .scope import Scope
 
 
 def in_scope(qs, f: Scope):
-    """`qs` (artifacts, runs or rollup rows: all carry both ids) narrowed to the products,
-    workflows and (artifacts and runs only) branches asked for."""
+    """`qs` (artifacts, runs, actions or rollup rows: all carry the ids) narrowed to the
+    scope's accounts and the products, workflows and (artifacts and runs only) branches asked
+    for. Every figure starts here, so none reads an account the user was not granted."""
+    qs = f.of_accounts(qs)
     if f.product_pks:
         qs = qs.filter(product_id__in=f.product_pks)
     if f.workflow_pks:
@@ -89,24 +92,24 @@ ROLLED_SUMS = {"n": Coalesce(Sum("count"), 0), "size": Coalesce(Sum("bytes"), 0)
 PENDING_SUMS = {"n": Count("id"), "size": Coalesce(Sum("file_size"), 0)}
 
 
-def _sums(f: Scope, per_period: bool = False) -> dict[tuple, dict]:
-    """Count and bytes per file type (and period, as a date) in the range: the rollup and
-    the artifacts above its watermark added together."""
+def _sums(f: Scope, per_period: bool = False, by: str = "file_type") -> dict[tuple, dict]:
+    """Count and bytes per file type (or `account_id`), and period as a date, in the range:
+    the rollup and the artifacts above its watermark added together."""
     rolled, pending = _rolled(f, dated=True), _pending(f, dated=True)
     period = {}
     if per_period:
-        rolled = rolled.values("file_type", period=F(f.granularity))
+        rolled = rolled.values(by, period=F(f.granularity))
         period["period"] = Trunc("run_created_date", f.granularity, tzinfo=UTC)
     else:
-        rolled = rolled.values("file_type")
+        rolled = rolled.values(by)
     queries = [rolled.annotate(**ROLLED_SUMS).order_by()]
     if pending is not None:
-        pending = pending.values("file_type", **period)
+        pending = pending.values(by, **period)
         queries.append(pending.annotate(**PENDING_SUMS).order_by())
     result: dict[tuple, dict] = {}
     for rows in queries:
         for row in rows:
-            key = (utc_date(row["period"]), row["file_type"]) if per_period else row["file_type"]
+            key = (utc_date(row["period"]), row[by]) if per_period else row[by]
             sums = result.setdefault(key, {"count": 0, "bytes": 0})
             sums["count"] += row["n"]
             sums["bytes"] += row["size"]
@@ -178,6 +181,30 @@ def share_by_type(f: Scope) -> list[dict]:
         }
         for file_type, sums in rows
     ]
+
+
+def by_account(f: Scope) -> dict:
+    """The accounts of the scope compared: bytes and count per period and account, and each
+    account's share of the range's bytes (largest first)."""
+    names = dict(Account.objects.filter(pk__in=f.account_pks).values_list("pk", "name"))
+    per_period = sorted(
+        (period, names[pk], sums) for (period, pk), sums in _sums(f, True, "account_id").items()
+    )
+    totals = sorted(
+        ((names[pk], sums) for pk, sums in _sums(f, by="account_id").items()),
+        key=lambda item: (-item[1]["bytes"], item[0]),
+    )
+    total = sum(sums["bytes"] for _, sums in totals)
+    return {
+        "series": [
+            {"period": period.isoformat(), "account": name, **sums}
+            for period, name, sums in per_period
+        ],
+        "share": [
+            {"account": name, **sums, "share": sums["bytes"] / total if total else 0.0}
+            for name, sums in totals
+        ],
+    }
 
 
 def kpis(f: Scope) -> dict:

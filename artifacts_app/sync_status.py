@@ -19,14 +19,15 @@ RUNS_PER_PAGE = 200  # build runs per list call: the backfill pages through them
 ROLLING_HOUR = timedelta(hours=1)
 
 
-def sync_overview(now=None) -> dict:
+def sync_overview(user, now=None) -> dict:
+    """The page for `user`: passes and products of the accounts they may see only."""
     now = now or timezone.now()
-    passes = list(SyncRun.objects.order_by("-started_at")[:RECENT_PASSES])
+    passes = list(SyncRun.objects.visible_to(user).order_by("-started_at")[:RECENT_PASSES])
     return {
         "health": sync_health(now=now, with_errors=True),
         "passes": passes,
         "budget": _budget(passes, now),
-        "backfill": backfill_progress(),
+        "backfill": backfill_progress(user),
         "next_pass": _next_pass(passes, now),
     }
 
@@ -56,7 +57,7 @@ def _next_pass(passes, now) -> dict | None:
     return {"at": latest.next_pass_at, "overdue": now - latest.next_pass_at > timedelta(minutes=5)}
 
 
-def backfill_progress() -> list[dict]:
+def backfill_progress(user) -> list[dict]:
     """Per product: how far back the stored history reaches, and roughly what is left.
 
     Runs are numbered upwards from 1 and the backfill walks down, so about
@@ -66,12 +67,13 @@ def backfill_progress() -> list[dict]:
         product=OuterRef("product"), number=OuterRef("oldest_synced_number")
     ).values("created_date")[:1]
     states = (
-        ProductSyncState.objects.select_related("product")
+        ProductSyncState.objects.visible_to(user)
+        .select_related("product")
         .annotate(oldest_date=Subquery(oldest_run))
         .order_by("product__name", "pk")
     )
-    runs = CiBuildRun.objects.aggregate(n=Count("pk"))["n"]
-    actions_per_run = CiBuildAction.objects.count() / runs if runs else 1.0
+    runs = CiBuildRun.objects.visible_to(user).aggregate(n=Count("pk"))["n"]
+    actions_per_run = CiBuildAction.objects.visible_to(user).count() / runs if runs else 1.0
     rows = []
     for state in states:
         runs_left = 0 if state.backfill_complete else max((state.oldest_synced_number or 1) - 1, 0)

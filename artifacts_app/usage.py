@@ -34,7 +34,7 @@ def finished_actions(f: Scope):
 
     A file type filter keeps the actions that produced an artifact of that type (an
     ARCHIVE filter measures the archive actions)."""
-    actions = CiBuildAction.objects.filter(
+    actions = f.of_accounts(CiBuildAction.objects).filter(
         execution_progress=ExecutionProgress.COMPLETE,
         started_date__isnull=False,
         finished_date__gte=F("started_date"),

@@ -15,6 +15,7 @@ from .contents import views as contents_views
 from .forms import GRANULARITIES, PRESET_DAYS, FilterForm, today_utc
 from .health import sync_health
 from .models import (
+    Account,
     ArchivedArtifact,
     CiArtifact,
     CiBuildRun,
@@ -33,15 +34,21 @@ FIND_LIMIT = 50
 
 @require_GET
 def dashboard(request):
-    f, error = _scope_or_default(FilterForm(request.GET))
+    form = FilterForm(request.GET, user=request.user)
+    f, error = _scope_or_default(form)
     kpis = stats.kpis(f)
     share = stats.share_by_type(f)
     trend = runs.trend_and_regressions(f)
+    # Several accounts in view: compare them (one account's page has nothing to compare).
+    accounts = stats.by_account(f) if len(f.account_pks) > 1 else None
     context = {
         "filters": f,
         "error": error,
-        "has_artifacts": CiArtifact.objects.exists(),
-        "options": _filter_options(f),
+        "by_account": accounts,
+        "has_artifacts": f.of_accounts(CiArtifact.objects).exists(),
+        # Nothing granted while accounts exist (with none yet, there is nothing to grant).
+        "has_account": bool(form.visible_accounts) or form.sees_every_account,
+        "options": _filter_options(f, form.visible_accounts),
         "kpis": kpis,
         "share": share,
         "trend": trend,
@@ -53,6 +60,7 @@ def dashboard(request):
         "archive": archive_summary(
             artifacts=stats.scoped_artifacts(f) if f.narrowed else None,
             total_artifacts=kpis["artifacts"],
+            account_pks=None if f.every_account else f.account_pks,
         ),
         "chart_data": {
             "granularity": f.granularity,
@@ -62,6 +70,7 @@ def dashboard(request):
             "series": stats.series(f),
             "share": share,
             "trend": trend,
+            "accounts": accounts,
         },
         "type_choices": FileType.choices,
         **_queries(f),
@@ -71,8 +80,9 @@ def dashboard(request):
 
 @require_GET
 def workflow_detail(request, asc_id):
-    workflow = get_object_or_404(CiWorkflow.objects.select_related("product"), asc_id=asc_id)
-    f, error = _scope_or_default(FilterForm(request.GET, workflow=workflow))
+    workflows = CiWorkflow.objects.visible_to(request.user).select_related("product")
+    workflow = get_object_or_404(workflows, asc_id=asc_id)
+    f, error = _scope_or_default(FilterForm(request.GET, user=request.user, workflow=workflow))
     trend = runs.trend_and_regressions(f)
     share = stats.share_by_type(f)
     context = {
@@ -100,7 +110,8 @@ def workflow_detail(request, asc_id):
 
 @require_GET
 def run_detail(request, asc_id):
-    run = get_object_or_404(CiBuildRun.objects.select_related("workflow", "product"), asc_id=asc_id)
+    visible = CiBuildRun.objects.visible_to(request.user).select_related("workflow", "product")
+    run = get_object_or_404(visible, asc_id=asc_id)
     actions = run.actions.order_by("name", "id").prefetch_related(
         Prefetch("artifacts", queryset=CiArtifact.objects.select_related("archive"))
     )
@@ -135,7 +146,7 @@ def run_detail(request, asc_id):
 @require_GET
 def find_runs(request):
     """Runs of a commit (a SHA or a 7+ digit prefix): the run itself when only one matches."""
-    form = FilterForm(request.GET)
+    form = FilterForm(request.GET, user=request.user)
     found, error = [], None
     if not form.is_valid():
         error = form.error_line()
@@ -159,7 +170,7 @@ def find_runs(request):
 def archived_file(request, asc_id):
     """An artifact's copy from our archive storage, under Apple's file name."""
     record = get_object_or_404(
-        ArchivedArtifact.objects.select_related("artifact"),
+        ArchivedArtifact.objects.visible_to(request.user).select_related("artifact"),
         artifact__asc_id=asc_id,
         status=ArchivedArtifact.Status.ARCHIVED,
     )
@@ -178,7 +189,10 @@ def archived_file(request, asc_id):
 @require_GET
 def healthz(request):
     user = request.user
-    return JsonResponse(sync_health(with_errors=user.is_authenticated, user=user))
+    # The latest pass overall may be any account's: its error goes only to someone who sees
+    # them all; each account's own entry carries its error for those granted it.
+    every = Account.objects.count() == Account.objects.visible_to(user).count()
+    return JsonResponse(sync_health(with_errors=user.is_authenticated and every, user=user))
 
 
 # --- Helpers -----------------------------------------------------------------------------
@@ -188,7 +202,10 @@ def _scope_or_default(form):
     """A page's scope and no error, or the default scope and the error line to show."""
     if form.is_valid():
         return form.scope, None
-    return FilterForm.default_scope(workflow=form.fixed_workflow), form.error_line()
+    return (
+        FilterForm.default_scope(user=form.user, workflow=form.fixed_workflow),
+        form.error_line(),
+    )
 
 
 def _queries(f):
@@ -202,13 +219,20 @@ def _queries(f):
     }
 
 
-def _filter_options(f):
-    """The choices of the dashboard's filter bar, as (value, label) pairs."""
-    products = CiProduct.objects.order_by("name", "id").values_list("asc_id", "name")
+def _filter_options(f, visible_accounts):
+    """The choices of the dashboard's filter bar, as (value, label) pairs: within the
+    accounts the scope reads (the account list itself offers every visible one)."""
+    products = (
+        f.of_accounts(CiProduct.objects)
+        .order_by("name", "id")
+        .values_list("asc_id", "name", "account__name")
+    )
     # Every workflow, each tagged with its product: filters.js narrows the list as products
     # are chosen (and the template hides the others for a page loaded with products chosen).
-    workflows = CiWorkflow.objects.order_by("product__name", "name", "id").values_list(
-        "asc_id", "name", "product__name", "product__asc_id"
+    workflows = (
+        f.of_accounts(CiWorkflow.objects)
+        .order_by("product__name", "name", "id")
+        .values_list("asc_id", "name", "product__name", "product__asc_id", "account__name")
     )
     today = today_utc()
     presets = [
@@ -222,20 +246,31 @@ def _filter_options(f):
     ]
     # Branch and tag names built in the range, offered as the branch field's suggestions.
     branches = (
-        CiBuildRun.objects.filter(
-            created_date__gte=f.start_datetime, created_date__lt=f.end_datetime
-        )
+        f.of_accounts(CiBuildRun.objects)
+        .filter(created_date__gte=f.start_datetime, created_date__lt=f.end_datetime)
         .exclude(source_ref_name="")
         .values_list("source_ref_name", flat=True)
         .distinct()
         .order_by("source_ref_name")[:BRANCH_SUGGESTIONS]
     )
     return {
-        "products": list(products),
+        # Offered only to a user who sees more than one account.
+        "accounts": [(name, name) for name, _ in visible_accounts]
+        if len(visible_accounts) > 1
+        else [],
+        # Two teams often name their apps alike: with several accounts, say whose each is.
+        "products": [
+            (asc_id, f"{name} ({account})" if f.several_accounts else name)
+            for asc_id, name, account in products
+        ],
         "branches": list(branches),
         "workflows": [
-            (asc_id, workflow_label(product, name), product_id)
-            for asc_id, name, product, product_id in workflows
+            (
+                asc_id,
+                workflow_label(f"{product} ({account})" if f.several_accounts else product, name),
+                product_id,
+            )
+            for asc_id, name, product, product_id, account in workflows
         ],
         "file_types": FileType.choices,
         "presets": presets,

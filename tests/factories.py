@@ -3,7 +3,10 @@
 import itertools
 from datetime import UTC, datetime
 
+from django.contrib.auth.models import User
+
 from artifacts_app.models import (
+    Account,
     CiArtifact,
     CiBuildAction,
     CiBuildRun,
@@ -73,3 +76,21 @@ def make_artifact(build_action=None, **fields):
         run_created_date=run.created_date,
         **fields,
     )
+
+
+def make_account(name, **fields):
+    return Account.objects.create(name=name, **fields)
+
+
+def grant(user, account=None):
+    """Let `user` see `account`'s data (the `default` account's by default); returns user."""
+    (account or default_account()).users.add(user)
+    return user
+
+
+def reader():
+    """A superuser, who sees every account: for reading figures outside a request."""
+    user, _ = User.objects.get_or_create(
+        username="reader", defaults={"is_superuser": True, "is_staff": True}
+    )
+    return user

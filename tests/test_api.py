@@ -15,6 +15,7 @@ from django.urls import reverse
 
 from artifacts_app.models import ArchivedArtifact, CiArtifact
 from tests.factories import (
+    grant,
     make_artifact,
     make_build_action,
     make_build_run,
@@ -119,7 +120,7 @@ def brute_force(
 
 class LoggedInTestCase(TestCase):
     def setUp(self):
-        user = User.objects.create_user("dana", password="a-long-test-password")
+        user = grant(User.objects.create_user("dana", password="a-long-test-password"))
         self.client.force_login(user)
 
 

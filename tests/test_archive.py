@@ -12,6 +12,7 @@ from artifacts_app.archive import Selection, archive_artifacts, storage_name, ve
 from artifacts_app.archive import download as download_module
 from artifacts_app.asc.simulator import served_sha256
 from artifacts_app.models import ArchivedArtifact
+from tests.factories import grant
 from tests.simulator_fixtures import SIM_ISSUER_ID, SIM_KEY_ID, start_simulator
 
 from .archive_helpers import files_under, finished_artifacts, mirror
@@ -458,7 +459,7 @@ class ArchivedDownloadTests:
         (sim,) = finished_artifacts(simulator, 1)
         (row,) = mirror([sim])
         archive(asc_client)
-        client.force_login(django_user_model.objects.create_user("dana"))
+        client.force_login(grant(django_user_model.objects.create_user("dana")))
 
         response = client.get(f"/artifacts/{row.asc_id}/download")
 
@@ -478,7 +479,7 @@ class ArchivedDownloadTests:
         archive(asc_client)
         row.file_name = "../../etc/pass\ufffdwd\r\nSet-Cookie: x=1\x7f"
         row.save()
-        client.force_login(django_user_model.objects.create_user("dana"))
+        client.force_login(grant(django_user_model.objects.create_user("dana")))
 
         disposition = client.get(f"/artifacts/{row.asc_id}/download")["Content-Disposition"]
 
@@ -487,7 +488,7 @@ class ArchivedDownloadTests:
 
     def test_an_artifact_not_kept_here_is_not_found(self, simulator, client, django_user_model):
         (row,) = mirror(finished_artifacts(simulator, 1))
-        client.force_login(django_user_model.objects.create_user("dana"))
+        client.force_login(grant(django_user_model.objects.create_user("dana")))
 
         assert client.get(f"/artifacts/{row.asc_id}/download").status_code == 404
         run_page = client.get(f"/runs/{row.build_run.asc_id}/").content.decode()

@@ -9,6 +9,7 @@ from django.core.management.base import CommandError
 
 from artifacts_app.archive import Progress
 from artifacts_app.models import ArchivedArtifact
+from tests.factories import grant
 from tests.simulator_fixtures import SIM_ISSUER_ID, SIM_KEY_ID
 
 from .archive_helpers import files_under, finished_artifacts, mirror
@@ -199,7 +200,9 @@ class ArchiveAdminActionTests:
         from django.contrib.auth.models import Permission
 
         mirror(finished_artifacts(simulator, 1))
-        viewer = User.objects.create_user("viewer", password="long-password-1", is_staff=True)
+        viewer = grant(
+            User.objects.create_user("viewer", password="long-password-1", is_staff=True)
+        )
         viewer.user_permissions.add(Permission.objects.get(codename="view_ciartifact"))
         client.force_login(viewer)
 

@@ -24,6 +24,7 @@ from artifacts_app.asc.simulator import served_sha256
 from artifacts_app.models import ArchivedArtifact
 
 from .archive_helpers import finished_artifacts, mirror
+from .factories import grant
 
 ROOT = Path(__file__).resolve().parent.parent
 PREFIX = "xcode/artifacts/"
@@ -104,7 +105,7 @@ class S3ArchiveTests:
         (sim,) = finished_artifacts(simulator, 1)
         mirror([sim])
         archive(asc_client)
-        client.force_login(django_user_model.objects.create_user("dev"))
+        client.force_login(grant(django_user_model.objects.create_user("dev")))
 
         response = client.get(f"/artifacts/{sim.id}/download")
 
@@ -198,6 +199,7 @@ import django
 django.setup()
 from artifacts_app.archive.s3 import ArchiveS3Storage
 from artifacts_app.archive.storage import move_into_place
+from tests.factories import grant
 storage = ArchiveS3Storage(**json.loads(sys.argv[1]))
 move_into_place(storage, sys.argv[2], "product/workflow/run/action/ARCHIVE/artifact.zip")
 """

@@ -23,6 +23,7 @@ from artifacts_app.models import CiArtifact, CiBuildRun, CiProduct, CiWorkflow
 from artifacts_app.sync import sync
 from artifacts_app.templatetags.sizes import signed_bytes
 from artifacts_app.units import format_bytes
+from tests.factories import grant
 from tests.simulator_fixtures import SIM_ISSUER_ID, SIM_KEY_ID
 from tests.sync_helpers import fast_client
 
@@ -95,7 +96,7 @@ def synced_account(transactional_db, asc_key, asc_tokens):
 
 @pytest.fixture
 def page(browser, live_server, synced_account):
-    User.objects.create_user("dana", password=PASSWORD)
+    grant(User.objects.create_user("dana", password=PASSWORD))
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.problems = []

@@ -9,7 +9,7 @@ from django.utils import timezone
 from artifacts_app.baselines import baseline_for, with_baseline_ids
 from artifacts_app.contents.models import ArtifactComponent, ArtifactContents
 from artifacts_app.models import CiBuildRun
-from tests.factories import make_artifact, make_build_action, make_build_run, make_workflow
+from tests.factories import grant, make_artifact, make_build_action, make_build_run, make_workflow
 
 HOSTILE = "<script>alert(1)</script>"
 
@@ -49,7 +49,7 @@ def inspected_run(workflow, number, components, status="SUCCEEDED", thinning=())
 
 @pytest.fixture
 def logged_in(client):
-    client.force_login(User.objects.create_user("dana"))
+    client.force_login(grant(User.objects.create_user("dana")))
     return client
 
 

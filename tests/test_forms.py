@@ -8,7 +8,14 @@ from django.test import TestCase
 from django.urls import reverse
 
 from artifacts_app.forms import FilterForm
-from tests.factories import make_artifact, make_build_action, make_build_run, make_workflow
+from tests.factories import (
+    grant,
+    make_artifact,
+    make_build_action,
+    make_build_run,
+    make_workflow,
+    reader,
+)
 
 # Digits of other scripts (which `str.isdigit()` accepts and `int()` partly does not), numbers
 # past any bound and past `int()`'s digit limit, empty values, control and format characters.
@@ -32,7 +39,7 @@ def form(**params):
     query = QueryDict(mutable=True)
     for key, value in params.items():
         query.setlist(key, value if isinstance(value, list) else [value])
-    return FilterForm(query, today=date(2026, 11, 30))
+    return FilterForm(query, user=reader(), today=date(2026, 11, 30))
 
 
 class FilterFormTests(TestCase):
@@ -65,7 +72,7 @@ class FilterFormTests(TestCase):
     def test_a_workflow_form_ignores_product_and_workflow_parameters(self):
         workflow = make_workflow()
         query = QueryDict("product=nope&workflow=nope&granularity=week")
-        scope = FilterForm(query, workflow=workflow).scope
+        scope = FilterForm(query, user=reader(), workflow=workflow).scope
         self.assertEqual(
             (scope.workflows, scope.workflow_pks), ((workflow.asc_id,), (workflow.pk,))
         )
@@ -78,7 +85,7 @@ class QueryFuzzTests(TestCase):
 
     @classmethod
     def setUpTestData(cls):
-        cls.user = User.objects.create_user("dana", password="x-long-password")
+        cls.user = grant(User.objects.create_user("dana", password="x-long-password"))
         run = make_build_run(created_date=datetime(2026, 11, 2, tzinfo=UTC))
         artifact = make_artifact(build_action=make_build_action(build_run=run))
         cls.filtered = (

@@ -13,7 +13,14 @@ from prometheus_client.parser import text_string_to_metric_families
 from artifacts_app import rollup
 from artifacts_app.models import ArchivedArtifact, SyncRun, default_account
 
-from .factories import make_artifact, make_build_action, make_build_run, make_product, make_workflow
+from .factories import (
+    make_account,
+    make_artifact,
+    make_build_action,
+    make_build_run,
+    make_product,
+    make_workflow,
+)
 
 pytestmark = pytest.mark.django_db
 GRAFANA_DASHBOARD = (
@@ -101,7 +108,25 @@ class MetricsFiguresTests:
             for s in samples(scraped, "xcode_cloud_artifacts")
             if s.labels["file_type"] == "ARCHIVE"
         ]
-        assert archive.labels == {"product": "Shop", "workflow": "Nightly", "file_type": "ARCHIVE"}
+        assert archive.labels == {
+            "account": "default",
+            "product": "Shop",
+            "workflow": "Nightly",
+            "file_type": "ARCHIVE",
+        }
+
+    def test_two_teams_apps_of_the_same_name_are_told_apart_by_their_account(self, client, token):
+        for name in ("agency", "studio"):
+            product = make_product(name="Shop", account=make_account(name))
+            make_artifact(make_build_action(make_build_run(make_workflow(product))))
+        rollup.refresh_rollup()
+
+        series = samples(scrape(client), "xcode_cloud_artifacts")
+
+        assert sorted((s.labels["account"], s.labels["product"], s.value) for s in series) == [
+            ("agency", "Shop", 1),
+            ("studio", "Shop", 1),
+        ]
 
     def test_runs_and_commits_add_up_into_one_series_instead_of_one_each(self, client, token):
         workflow = make_workflow()
@@ -113,7 +138,7 @@ class MetricsFiguresTests:
         scraped = scrape(client)
 
         label_names = {name for sample in scraped for name in sample.labels}
-        assert label_names <= {"product", "workflow", "file_type", "status"}
+        assert label_names <= {"account", "product", "workflow", "file_type", "status"}
         (series,) = samples(scraped, "xcode_cloud_artifacts")
         assert series.value == 5
 

@@ -15,6 +15,7 @@ from django.urls import reverse
 from artifacts_app.baselines import baseline_for
 from artifacts_app.models import CiArtifact, CiBuildRun
 from tests.factories import (
+    grant,
     make_artifact,
     make_build_action,
     make_build_run,
@@ -133,7 +134,7 @@ class RunsEndpointTests(TestCase):
         cls.products, cls.workflows = build_runs()
 
     def setUp(self):
-        self.client.force_login(User.objects.create_user("dana"))
+        self.client.force_login(grant(User.objects.create_user("dana")))
 
     def fetch_all(self, params):
         """Every page, following `next` links; checks each page's `count`."""
@@ -230,6 +231,7 @@ class RunsEndpointTests(TestCase):
                 self.assertIn(message, response.json()["error"])
 
     def test_one_page_costs_a_fixed_number_of_queries(self):
-        # session + user, count, the page with its baselines, the sizes
-        with self.assertNumQueries(5):
+        # session + user, the accounts (which the user sees), count, the page with its
+        # baselines, the sizes
+        with self.assertNumQueries(6):
             self.client.get(reverse("api-runs"), {"start": "2026-08-01", "end": "2026-11-30"})

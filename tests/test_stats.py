@@ -11,6 +11,7 @@ from tests.factories import (
     make_build_run,
     make_product,
     make_workflow,
+    reader,
 )
 
 MiB = 1024 * 1024
@@ -20,7 +21,7 @@ def filters(**params):
     query = QueryDict(mutable=True)
     for key, value in params.items():
         query.setlist(key, value if isinstance(value, list) else [value])
-    return FilterForm(query, today=date(2026, 11, 30)).scope
+    return FilterForm(query, user=reader(), today=date(2026, 11, 30)).scope
 
 
 def run_with(workflow, number, when, **sizes):

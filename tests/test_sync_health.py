@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from artifacts_app.health import sync_health
 from artifacts_app.models import SyncRun, default_account
+from tests.factories import grant
 
 pytestmark = pytest.mark.django_db
 
@@ -71,5 +72,5 @@ class HealthEndpointTests:
         assert "error" not in public["last_sync"]
         assert "/etc/keys" not in str(public)
 
-        client.force_login(django_user_model.objects.create_user("ops"))
+        client.force_login(grant(django_user_model.objects.create_user("ops")))
         assert "/etc/keys" in client.get("/healthz").json()["last_sync"]["error"]

@@ -15,14 +15,14 @@ from artifacts_app.models import ProductSyncState, SyncRun, default_account
 from artifacts_app.sync import sync
 from tests.simulator_fixtures import SIM_ISSUER_ID, SIM_KEY_ID
 
-from .factories import make_build_action, make_build_run, make_product, make_workflow
+from .factories import grant, make_build_action, make_build_run, make_product, make_workflow
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def staff_client(client, django_user_model):
-    client.force_login(django_user_model.objects.create_user("ops", is_staff=True))
+    client.force_login(grant(django_user_model.objects.create_user("ops", is_staff=True)))
     return client
 
 
@@ -81,7 +81,7 @@ class SyncRecordTests:
 class SyncHealthPageTests:
     def test_is_for_staff_only(self, client, django_user_model):
         assert client.get("/sync/").status_code == 302  # to the login
-        client.force_login(django_user_model.objects.create_user("dev"))
+        client.force_login(grant(django_user_model.objects.create_user("dev")))
         assert client.get("/sync/").status_code == 403
 
     def test_lists_each_pass_with_its_calls_429s_and_error_line(self, staff_client):

@@ -9,6 +9,7 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 
 from artifacts_app.models import ApiToken
+from tests.factories import grant
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -30,7 +31,7 @@ def get(live_server, path, token=None, **headers):
 
 @pytest.fixture
 def dana():
-    return User.objects.create_user("dana", password="a-long-test-password")
+    return grant(User.objects.create_user("dana", password="a-long-test-password"))
 
 
 def test_a_token_opens_the_json_api_and_the_csv(live_server, dana):

@@ -8,7 +8,15 @@ from django.http import QueryDict
 from artifacts_app.forms import FilterForm
 from artifacts_app.usage import burn_rate
 
-from .factories import make_artifact, make_build_action, make_build_run, make_product, make_workflow
+from .factories import (
+    grant,
+    make_artifact,
+    make_build_action,
+    make_build_run,
+    make_product,
+    make_workflow,
+    reader,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +35,7 @@ def action(run, minutes, started=None, **fields):
 
 @pytest.fixture
 def user_client(client, django_user_model):
-    client.force_login(django_user_model.objects.create_user("dev"))
+    client.force_login(grant(django_user_model.objects.create_user("dev")))
     return client
 
 
@@ -102,7 +110,7 @@ class BurnRateTests:
         for day in (1, 2, 3, 4):
             action(make_build_run(created_date=at(day, hour=1)), 5 * 60)  # 5 hours a day
         now = at(5, hour=0)  # four days gone
-        f = FilterForm(QueryDict(""), today=now.date()).scope
+        f = FilterForm(QueryDict(""), user=reader(), today=now.date()).scope
 
         burn = burn_rate(f, plan_hours=100, now=now)
 
@@ -114,7 +122,7 @@ class BurnRateTests:
     def test_a_pace_within_the_plan_never_runs_out(self):
         action(make_build_run(created_date=at(1, hour=1)), 60)
         now = at(15)
-        f = FilterForm(QueryDict(""), today=now.date()).scope
+        f = FilterForm(QueryDict(""), user=reader(), today=now.date()).scope
 
         assert burn_rate(f, plan_hours=25, now=now)["runs_out_on"] is None
 

@@ -13,6 +13,7 @@ from artifacts_app import rollup
 from artifacts_app.forms import FilterForm
 from artifacts_app.models import ArchivedArtifact, CiArtifact, CiBuildRun
 from tests.factories import (
+    grant,
     make_artifact,
     make_build_action,
     make_build_run,
@@ -49,7 +50,7 @@ def add_runs(workflow, count, first_number=1, start=datetime(2026, 11, 1, 8, tzi
 
 class PageTestCase(TestCase):
     def setUp(self):
-        self.client.force_login(User.objects.create_user("dana", password="x-long-password"))
+        self.client.force_login(grant(User.objects.create_user("dana", password="x-long-password")))
 
 
 class DashboardTests(PageTestCase):
@@ -161,7 +162,8 @@ class DashboardTests(PageTestCase):
         self.assertContains(response, "granularity", status_code=400)
         self.assertContains(response, "fortnight", status_code=400)
         self.assertContains(response, 'role="alert"', status_code=400)
-        self.assertEqual(response.context["filters"], FilterForm.default_scope())
+        default = FilterForm.default_scope(user=response.wsgi_request.user)
+        self.assertEqual(response.context["filters"], default)
         self.assertContains(response, '<option value="day" selected>', status_code=400)
 
     def test_hostile_names_are_escaped_everywhere(self):
@@ -323,7 +325,7 @@ class DashboardDuringSyncTests(TransactionTestCase):
     """A sync holds a write transaction for each run it stores; pages only read."""
 
     def setUp(self):
-        self.client.force_login(User.objects.create_user("dana", password="x-long-password"))
+        self.client.force_login(grant(User.objects.create_user("dana", password="x-long-password")))
 
     def test_the_dashboard_loads_while_a_sync_holds_its_write_transaction(self):
         workflow = make_workflow(name="Release")

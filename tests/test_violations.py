@@ -4,14 +4,21 @@ from django.test import TestCase
 from artifacts_app.budgets.check import check_completed_runs
 from artifacts_app.budgets.rules import add_budget
 
-from .factories import make_artifact, make_build_action, make_build_run, make_product, make_workflow
+from .factories import (
+    grant,
+    make_artifact,
+    make_build_action,
+    make_build_run,
+    make_product,
+    make_workflow,
+)
 
 MB = 1_000_000
 
 
 class ViolationsTests(TestCase):
     def setUp(self):
-        self.user = User.objects.create_user("dana", password="a-long-test-password")
+        self.user = grant(User.objects.create_user("dana", password="a-long-test-password"))
         self.client.force_login(self.user)
         add_budget("cap", max_bytes=100 * MB)
         add_budget("logs", max_bytes=MB, file_type="LOG_BUNDLE")

@@ -9,6 +9,7 @@ from artifacts_app.asc.simulator import Dataset
 from artifacts_app.asc.simulator.webhooks import delivery
 from artifacts_app.webhooks.models import QueuedRun, WebhookDelivery
 from artifacts_app.webhooks.payload import MAX_BODY_BYTES
+from tests.factories import grant
 
 TOKEN = "hook-token-0123456789abcdef"
 URL = f"/hooks/xcode-cloud/{TOKEN}"
@@ -150,7 +151,7 @@ class XcodeCloudWebhookTests(TestCase):
 @override_settings(XCODE_CLOUD_WEBHOOK_TOKEN=[TOKEN], SITE_URL="https://artifacts.example.com")
 class WebhookSettingsPageTests(TestCase):
     def test_staff_see_the_full_url_to_paste_into_app_store_connect(self):
-        self.client.force_login(User.objects.create_user("ops", is_staff=True))
+        self.client.force_login(grant(User.objects.create_user("ops", is_staff=True)))
         response = self.client.get("/hooks/xcode-cloud/")
         self.assertContains(response, f"https://artifacts.example.com{URL}")
         self.assertEqual(response["Cache-Control"].count("no-store"), 1)

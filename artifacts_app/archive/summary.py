@@ -10,7 +10,9 @@ from ..models import ArchivedArtifact, CiArtifact
 Status = ArchivedArtifact.Status
 
 
-def archive_summary(artifacts=None, total_artifacts: int | None = None) -> dict[str, int]:
+def archive_summary(
+    artifacts=None, total_artifacts: int | None = None, account_pks=None
+) -> dict[str, int]:
     """`{archived_count, archived_bytes, not_archived_count, lost_count,
     expired_upstream_but_safe_count, storage_bytes}`.
 
@@ -24,10 +26,13 @@ def archive_summary(artifacts=None, total_artifacts: int | None = None) -> dict[
 
     `artifacts` (a queryset of `CiArtifact`) narrows every figure to those artifacts, as the
     dashboard's filters do; by default all of them count. `total_artifacts` spares a COUNT(*)
-    of them when the caller has it already.
+    of them when the caller has it already. `account_pks` narrows them to those accounts'
+    artifacts (the dashboard passes the accounts its user may see).
     """
     archived = Q(status=Status.ARCHIVED)
     records = ArchivedArtifact.objects.all()
+    if account_pks is not None:
+        records = records.of_accounts(account_pks)
     if artifacts is not None:
         records = records.filter(artifact__in=artifacts.values("pk"))
     figures = records.aggregate(
@@ -40,7 +45,11 @@ def archive_summary(artifacts=None, total_artifacts: int | None = None) -> dict[
         ),
     )
     if total_artifacts is None:
-        total_artifacts = (CiArtifact.objects if artifacts is None else artifacts).count()
+        if artifacts is None:
+            artifacts = CiArtifact.objects.all()
+            if account_pks is not None:
+                artifacts = artifacts.of_accounts(account_pks)
+        total_artifacts = artifacts.count()
     return {
         "archived_count": figures["archived_count"],
         "archived_bytes": figures["archived_bytes"],

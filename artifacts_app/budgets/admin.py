@@ -8,6 +8,7 @@ from django import forms
 from django.contrib import admin
 from django.utils import timezone
 
+from ..admin_visibility import AccountScopedAdmin
 from ..models import default_account
 from ..units import format_bytes
 from .models import BudgetViolation, SizeBudget
@@ -27,6 +28,7 @@ class SizeBudgetForm(forms.ModelForm):
     class Meta:
         model = SizeBudget
         fields = [
+            "account",
             "name",
             "max_bytes",
             "max_growth_percent",
@@ -36,11 +38,21 @@ class SizeBudgetForm(forms.ModelForm):
             "file_type",
         ]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # One-team installs never choose: an empty account is the `default` one (see save).
+        self.fields["account"].required = False
+        self.fields["account"].help_text = "Whose runs it watches. Empty: the account default."
+
     def clean(self):
         data = super().clean()
         try:
             data["file_type"] = check_file_type(data.get("file_type", ""))
-            check_scope(data.get("product_asc_id", ""), data.get("workflow_asc_id", ""))
+            check_scope(
+                data.get("product_asc_id", ""),
+                data.get("workflow_asc_id", ""),
+                account=data.get("account"),
+            )
             text = data.get("new_notify_urls", "").strip()
             data["urls"] = None if not text else [] if text == "-" else check_urls(text.split())
         except BudgetError as exc:
@@ -56,7 +68,7 @@ class SizeBudgetForm(forms.ModelForm):
 
 
 @admin.register(SizeBudget)
-class SizeBudgetAdmin(admin.ModelAdmin):
+class SizeBudgetAdmin(AccountScopedAdmin):
     form = SizeBudgetForm
     list_display = ["name", "summary", "created_at"]
     readonly_fields = ["notify_targets", "created_at"]
@@ -75,7 +87,7 @@ class SizeBudgetAdmin(admin.ModelAdmin):
 
 
 @admin.register(BudgetViolation)
-class BudgetViolationAdmin(admin.ModelAdmin):
+class BudgetViolationAdmin(AccountScopedAdmin):
     list_display = [
         "created_at",
         "budget_name",

@@ -5,7 +5,7 @@ from django.db import models
 from django.db.models import Q
 
 from .. import encryption
-from ..models.accounts import AccountOwned
+from ..models.accounts import AccountOwned, scoped_through
 
 
 class SizeBudget(AccountOwned):
@@ -61,6 +61,8 @@ class BudgetCheck(models.Model):
     )
     checked_at = models.DateTimeField(auto_now_add=True)
 
+    objects = scoped_through("run")
+
     class Meta:
         verbose_name = "budget check"
         constraints = [
@@ -102,6 +104,8 @@ class BudgetViolation(models.Model):
     delivery_error = models.TextField(blank=True)
     delivered_to = models.JSONField(default=list, blank=True)
     claimed_until = models.DateTimeField(null=True, blank=True)
+
+    objects = scoped_through("run")
 
     class Meta:
         ordering = ["-created_at", "-pk"]

@@ -45,7 +45,7 @@ def add_budget(
     )
     if not budget.name:
         raise BudgetError("the budget needs a name")
-    check_scope(product, workflow)
+    check_scope(product, workflow, account=budget.account)
     budget.notify_urls = check_urls(notify)
     try:
         with transaction.atomic():
@@ -81,10 +81,15 @@ def check_file_type(value: str) -> str:
     return value
 
 
-def check_scope(product: str, workflow: str) -> None:
-    if product and not CiProduct.objects.filter(asc_id=product).exists():
+def check_scope(product: str, workflow: str, account=None) -> None:
+    """The product and workflow exist (in `account`, when a budget's account is known)."""
+    products, workflows = CiProduct.objects.all(), CiWorkflow.objects.all()
+    if account is not None:
+        products = products.of_accounts([account.pk])
+        workflows = workflows.of_accounts([account.pk])
+    if product and not products.filter(asc_id=product).exists():
         raise BudgetError(f"--product {product}: no such product synced; check the id")
-    if workflow and not CiWorkflow.objects.filter(asc_id=workflow).exists():
+    if workflow and not workflows.filter(asc_id=workflow).exists():
         raise BudgetError(f"--workflow {workflow}: no such workflow synced; check the id")
 
 

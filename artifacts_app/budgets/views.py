@@ -10,12 +10,15 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
+from ..forms import AccountsParam
 from .models import BudgetViolation, SizeBudget
 
 PAGE_SIZE = 50
 
 
-class ViolationFilter(forms.Form):
+class ViolationFilter(AccountsParam):
+    """The violations of the accounts the user may see (`account=` narrows them)."""
+
     budget = forms.CharField(required=False, max_length=100)
     product = forms.CharField(required=False, max_length=64)
     state = forms.ChoiceField(
@@ -24,13 +27,19 @@ class ViolationFilter(forms.Form):
     )
     page = forms.IntegerField(required=False, min_value=1)
 
+    def __init__(self, data, *, user):
+        super().__init__(data)
+        self.see_accounts_of(user)
+
     def error_line(self) -> str:
         name, errors = next(iter(self.errors.items()))
         return f"{name}: {errors[0]}"
 
     def queryset(self):
         data = self.cleaned_data
-        rows = BudgetViolation.objects.select_related("run__product", "run__workflow")
+        rows = BudgetViolation.objects.of_accounts(self._account_pks()).select_related(
+            "run__product", "run__workflow"
+        )
         if data["budget"]:
             rows = rows.filter(budget_name=data["budget"])
         if data["product"]:
@@ -44,7 +53,7 @@ class ViolationFilter(forms.Form):
 
 @require_GET
 def violations(request):
-    form = ViolationFilter(request.GET)
+    form = ViolationFilter(request.GET, user=request.user)
     if not form.is_valid():
         return render(
             request,
@@ -56,7 +65,7 @@ def violations(request):
     context = {
         "form": form,
         "page": page,
-        "budgets": SizeBudget.objects.values_list("name", flat=True),
+        "budgets": SizeBudget.objects.visible_to(request.user).values_list("name", flat=True),
         "query": _query_without_page(request),
     }
     return render(request, "budgets/violations.html", context)
@@ -65,7 +74,9 @@ def violations(request):
 @require_POST
 def acknowledge(request):
     pk = request.POST.get("violation", "")
-    violation = get_object_or_404(BudgetViolation, pk=pk if pk.isdigit() else None)
+    violation = get_object_or_404(
+        BudgetViolation.objects.visible_to(request.user), pk=pk if pk.isdigit() else None
+    )
     if violation.acknowledged_at is None:
         violation.acknowledged_at = timezone.now()
         violation.acknowledged_by = request.user
@@ -78,7 +89,7 @@ def acknowledge(request):
 
 @require_GET
 def api_violations(request):
-    form = ViolationFilter(request.GET)
+    form = ViolationFilter(request.GET, user=request.user)
     if not form.is_valid():
         return JsonResponse({"error": form.error_line()}, status=400)
     paginator = Paginator(form.queryset(), PAGE_SIZE)

@@ -2,6 +2,8 @@
 
 from django.db import models
 
+from ..models.accounts import scoped_through
+
 
 class ArtifactContents(models.Model):
     """The inspection of one zip artifact: totals, where they were read from, or why not.
@@ -37,6 +39,8 @@ class ArtifactContents(models.Model):
     # Apple's App Thinning Size Report, one dict per device variant (see contents.thinning).
     thinning = models.JSONField(default=list, blank=True)
 
+    objects = scoped_through("artifact")
+
     class Meta:
         verbose_name = "artifact contents"
         verbose_name_plural = "artifact contents"
@@ -61,6 +65,8 @@ class ArtifactComponent(models.Model):
     entries = models.PositiveIntegerField()
     uncompressed_bytes = models.PositiveBigIntegerField()
     compressed_bytes = models.PositiveBigIntegerField()
+
+    objects = scoped_through("contents__artifact")
 
     class Meta:
         ordering = ["-uncompressed_bytes", "name"]

@@ -17,7 +17,8 @@ class BadChoice(ValueError):
 @require_GET
 def api_contents(request, asc_id):
     contents = (
-        ArtifactContents.objects.select_related("artifact")
+        ArtifactContents.objects.visible_to(request.user)
+        .select_related("artifact")
         .filter(artifact__asc_id=asc_id, status=ArtifactContents.Status.INSPECTED)
         .first()
     )
@@ -32,7 +33,7 @@ def api_contents(request, asc_id):
 @require_GET
 def api_contents_diff(request, asc_id):
     """`/api/v1/runs/<id>/contents-diff[?against=NUMBER][&artifact=ID]`."""
-    run = CiBuildRun.objects.filter(asc_id=asc_id).first()
+    run = CiBuildRun.objects.visible_to(request.user).filter(asc_id=asc_id).first()
     if run is None:
         return JsonResponse({"error": f"no build run with id {asc_id!r}"}, status=404)
     try:

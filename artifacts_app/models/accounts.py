@@ -81,13 +81,28 @@ def default_account() -> Account:
 
 
 class AccountScopedQuerySet(models.QuerySet):
-    """Rows that belong to an account, readable only through the accounts a user may see."""
+    """Rows that belong to an account, readable only through the accounts a user may see.
+
+    `account_path` is the lookup from the row to its account: `account` for the rows that
+    carry one, a relation for those that belong to another row (an archived copy belongs to
+    its artifact's account)."""
+
+    account_path = "account"
 
     def visible_to(self, user):
-        return self.filter(account__in=Account.objects.visible_to(user).values("pk"))
+        visible = Account.objects.visible_to(user).values("pk")
+        return self.filter(**{f"{self.account_path}__in": visible})
 
     def of_accounts(self, account_pks):
-        return self.filter(account_id__in=account_pks)
+        return self.filter(**{f"{self.account_path}__in": account_pks})
+
+
+def scoped_through(path: str):
+    """A manager for a model whose rows belong to the account of the row at `path`."""
+    queryset = type(
+        "AccountScopedQuerySet", (AccountScopedQuerySet,), {"account_path": f"{path}__account"}
+    )
+    return queryset.as_manager()
 
 
 class AccountOwned(models.Model):

@@ -2,6 +2,7 @@
 
 from django.db import models
 
+from .accounts import scoped_through
 from .mirror import CiArtifact
 
 
@@ -37,6 +38,8 @@ class ArchivedArtifact(models.Model):
     lost_checks = models.PositiveSmallIntegerField(default=0)
     error = models.TextField(blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = scoped_through("artifact")
 
     class Meta:
         ordering = ["-updated_at"]

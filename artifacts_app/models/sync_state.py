@@ -2,7 +2,7 @@
 
 from django.db import models
 
-from .accounts import AccountOwned
+from .accounts import AccountOwned, scoped_through
 from .mirror import CiProduct
 
 
@@ -74,6 +74,8 @@ class ProductSyncState(models.Model):
     backfill_complete = models.BooleanField(default=False)
     last_synced_at = models.DateTimeField(null=True, blank=True)
     last_full_sync_at = models.DateTimeField(null=True, blank=True)
+
+    objects = scoped_through("product")
 
     class Meta:
         verbose_name = "product sync state"

@@ -2,11 +2,12 @@
 
 from django.contrib import admin
 
+from ..admin_visibility import AccountScopedAdmin
 from .models import QueuedRun, WebhookDelivery
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
+class WebhookDeliveryAdmin(AccountScopedAdmin):
     list_display = ["received_at", "event_type", "run_asc_id", "deliveries", "synced_at", "error"]
     list_filter = ["event_type"]
     search_fields = ["run_asc_id"]
@@ -19,7 +20,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
 
 
 @admin.register(QueuedRun)
-class QueuedRunAdmin(admin.ModelAdmin):
+class QueuedRunAdmin(AccountScopedAdmin):
     list_display = ["run_asc_id", "queued_at", "attempts", "not_before", "claimed_by", "error"]
 
     def has_add_permission(self, request):

@@ -66,7 +66,7 @@ def webhook_settings(request):
     urls = [base + reverse("xcode-cloud-webhook", args=[token]) for token in settings_tokens()]
     context = {
         "urls": urls,
-        "queued": QueuedRun.objects.count(),
-        "recent": WebhookDelivery.objects.all()[:20],
+        "queued": QueuedRun.objects.visible_to(request.user).count(),
+        "recent": WebhookDelivery.objects.visible_to(request.user)[:20],
     }
     return render(request, "webhooks/settings.html", context)

@@ -1,6 +1,6 @@
 """Benchmark: several teams in one install, each synced with its own key.
 
-    .venv/bin/python benchmarks/accounts_benchmark.py [--teams 3] [--runs 300]
+    .venv/bin/python benchmarks/accounts_sync_benchmark.py [--teams 3] [--runs 300]
 
 One simulator per team (its own key and data). Prints, per account: the calls and time of a
 first pass and of a second pass with nothing new, next to the same team synced alone as the
