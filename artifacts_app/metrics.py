@@ -1,8 +1,9 @@
 """`/metrics` for Prometheus: gauges and counters read from tables the sync already keeps.
 
 A custom collector (the official `prometheus-client`): each scrape runs a handful of
-aggregate queries over the daily rollup, the sync history and the archive records, never
-over the artifacts themselves, so a scrape costs the same at a million artifacts as at ten.
+aggregate queries over the daily rollup, the sync history, the archive records, the webhook
+deliveries and queue and the budget violations (`webhooks/metrics.py`, `budgets/metrics.py`),
+never over the artifacts themselves, so a scrape costs the same at a million artifacts as at ten.
 Nothing is counted per request, so several web workers need no shared state.
 
 Names follow Prometheus' guide: base units (bytes, seconds), `_total` for counters,
@@ -17,7 +18,9 @@ from django.db.models.functions import Coalesce
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
+from .budgets.metrics import budget_metrics
 from .models import ArchivedArtifact, ArtifactDailyTotal, CiProduct, CiWorkflow, SyncRun
+from .webhooks.metrics import webhook_metrics
 
 PREFIX = "xcode_cloud"
 ARTIFACT_LABELS = ["product", "workflow", "file_type"]
@@ -30,6 +33,8 @@ class DashboardCollector:
         yield from _artifact_metrics()
         yield from _sync_metrics()
         yield from _archive_metrics()
+        yield from webhook_metrics(PREFIX)
+        yield from budget_metrics(PREFIX)
 
     def describe(self):
         return []  # no queries at registration time
