@@ -7,19 +7,26 @@ never over the artifacts themselves, so a scrape costs the same at a million art
 Nothing is counted per request, so several web workers need no shared state.
 
 Names follow Prometheus' guide: base units (bytes, seconds), `_total` for counters,
-`_timestamp_seconds` for instants. Labels are bounded: product and workflow names and
-Apple's file type, never a run id or a commit SHA.
+`_timestamp_seconds` for instants. Labels are bounded: account, product and workflow names
+and Apple's file type, never a run id or a commit SHA.
 """
 
 from __future__ import annotations
 
-from django.db.models import Count, Sum
+from django.db.models import Count, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from .budgets.metrics import budget_metrics
-from .models import ArchivedArtifact, ArtifactDailyTotal, CiProduct, CiWorkflow, SyncRun
+from .models import (
+    Account,
+    ArchivedArtifact,
+    ArtifactDailyTotal,
+    CiProduct,
+    CiWorkflow,
+    SyncRun,
+)
 from .webhooks.metrics import webhook_metrics
 
 PREFIX = "xcode_cloud"
@@ -78,76 +85,97 @@ def _artifact_metrics():
 
 
 def _sync_metrics():
+    """Per account: each has its own key, budget and passes, so "the last pass" of all of
+    them together would say nothing about any one. Account names are few and bounded."""
     passes = SyncRun.objects.filter(dry_run=False).exclude(status=SyncRun.Status.RUNNING)
-    by_status = {
-        row["status"]: row
-        for row in passes.values("status")
+    names = dict(Account.objects.values_list("pk", "name"))
+    by_status = list(
+        passes.values("account_id", "status")
         .annotate(n=Count("pk"), calls=Sum("api_calls"), throttled=Sum("rate_limited_calls"))
         .order_by()
-    }
+    )
     total = CounterMetricFamily(
-        f"{PREFIX}_sync_passes", "Sync passes finished, by outcome.", labels=["status"]
+        f"{PREFIX}_sync_passes", "Sync passes finished, by outcome.", labels=["account", "status"]
     )
     calls = CounterMetricFamily(
-        f"{PREFIX}_sync_api_calls", "Requests the sync made to the App Store Connect API."
+        f"{PREFIX}_sync_api_calls",
+        "Requests the sync made to the App Store Connect API.",
+        labels=["account"],
     )
     throttled = CounterMetricFamily(
         f"{PREFIX}_sync_rate_limited_responses",
         "429 RATE_LIMIT_EXCEEDED answers the sync received (each was retried or ended a pass).",
+        labels=["account"],
     )
-    for status in (s for s in SyncRun.Status.values if s != SyncRun.Status.RUNNING):
-        total.add_metric([status], by_status.get(status, {}).get("n", 0))
-    calls.add_metric([], sum(row["calls"] or 0 for row in by_status.values()))
-    throttled.add_metric([], sum(row["throttled"] or 0 for row in by_status.values()))
+    finished = [s for s in SyncRun.Status.values if s != SyncRun.Status.RUNNING]
+    for account_id in sorted({row["account_id"] for row in by_status}, key=names.get):
+        rows = [row for row in by_status if row["account_id"] == account_id]
+        name = names[account_id]
+        for status in finished:
+            total.add_metric([name, status], sum(r["n"] for r in rows if r["status"] == status))
+        calls.add_metric([name], sum(r["calls"] or 0 for r in rows))
+        throttled.add_metric([name], sum(r["throttled"] or 0 for r in rows))
     yield from (total, calls, throttled)
+    yield from _last_pass_metrics(passes)
 
-    # The newest pass of each good status, each found through the (status, started) index.
-    successes = [
-        passes.filter(status=status)
-        .order_by("-started_at")
-        .values_list("finished_at", flat=True)
-        .first()
+
+LAST_PASS_HELP = {
+    "last_sync_success_timestamp_seconds": (
+        "When the account's last sync pass that succeeded (or stopped early on purpose) finished."
+    ),
+    "last_sync_timestamp_seconds": "When the account's last sync pass finished, whatever it did.",
+    "last_sync_duration_seconds": "How long the account's last sync pass took.",
+    "last_sync_api_calls": "API requests of the account's last pass.",
+    "last_sync_rate_limited_responses": "429 answers received during the account's last pass.",
+    "last_sync_failed": "1 when the account's last sync pass failed, else 0.",
+    "api_rate_limit_remaining": (
+        "Calls left in the account's API key's rolling hour when its last pass ended."
+    ),
+}
+
+
+def _last_pass_metrics(passes):
+    """The newest pass and the newest good one of each account: two queries whatever the
+    number of accounts, each subquery walking an index backwards (by id; by status and start)."""
+    mine = passes.filter(account=OuterRef("pk"))
+    newest_good = [
+        Subquery(mine.filter(status=status).order_by("-started_at").values("finished_at")[:1])
         for status in (SyncRun.Status.SUCCEEDED, SyncRun.Status.PARTIAL)
     ]
-    last_success = max(filter(None, successes), default=None)
-    if last_success is not None:
-        yield GaugeMetricFamily(
-            f"{PREFIX}_last_sync_success_timestamp_seconds",
-            "When the last sync pass that succeeded (or stopped early on purpose) finished.",
-            value=last_success.timestamp(),
+    accounts = list(
+        Account.objects.annotate(
+            latest=Subquery(mine.order_by("-pk").values("pk")[:1]),
+            succeeded=newest_good[0],
+            partial=newest_good[1],
         )
-    latest = passes.order_by("-pk").first()  # the newest by id: no sort over the history
-    if latest is None:
-        return
-    yield GaugeMetricFamily(
-        f"{PREFIX}_last_sync_timestamp_seconds",
-        "When the last sync pass finished, whatever its outcome.",
-        value=latest.finished_at.timestamp() if latest.finished_at else 0,
+        .filter(latest__isnull=False)
+        .values("name", "latest", "succeeded", "partial")
+        .order_by("name")
     )
-    yield GaugeMetricFamily(
-        f"{PREFIX}_last_sync_duration_seconds",
-        "How long the last sync pass took.",
-        value=latest.duration.total_seconds() if latest.duration else 0,
-    )
-    yield GaugeMetricFamily(
-        f"{PREFIX}_last_sync_api_calls", "API requests of the last pass.", value=latest.api_calls
-    )
-    yield GaugeMetricFamily(
-        f"{PREFIX}_last_sync_rate_limited_responses",
-        "429 answers received during the last pass.",
-        value=latest.rate_limited_calls,
-    )
-    yield GaugeMetricFamily(
-        f"{PREFIX}_last_sync_failed",
-        "1 when the last sync pass failed, else 0.",
-        value=int(latest.status == SyncRun.Status.FAILED),
-    )
-    if latest.rate_limit_remaining is not None:
-        yield GaugeMetricFamily(
-            f"{PREFIX}_api_rate_limit_remaining",
-            "Calls left in the API key's rolling hour when the last pass ended.",
-            value=latest.rate_limit_remaining,
-        )
+    latest = SyncRun.objects.in_bulk([row["latest"] for row in accounts])
+    families = {
+        name: GaugeMetricFamily(f"{PREFIX}_{name}", help_text, labels=["account"])
+        for name, help_text in LAST_PASS_HELP.items()
+    }
+    for row in accounts:
+        labels, run = [row["name"]], latest[row["latest"]]
+        last_success = max(filter(None, (row["succeeded"], row["partial"])), default=None)
+        if last_success is not None:
+            families["last_sync_success_timestamp_seconds"].add_metric(
+                labels, last_success.timestamp()
+            )
+        figures = {
+            "last_sync_timestamp_seconds": run.finished_at.timestamp() if run.finished_at else 0,
+            "last_sync_duration_seconds": run.duration.total_seconds() if run.duration else 0,
+            "last_sync_api_calls": run.api_calls,
+            "last_sync_rate_limited_responses": run.rate_limited_calls,
+            "last_sync_failed": int(run.status == SyncRun.Status.FAILED),
+            "api_rate_limit_remaining": run.rate_limit_remaining,
+        }
+        for name, figure in figures.items():
+            if figure is not None:
+                families[name].add_metric(labels, figure)
+    yield from (family for family in families.values() if family.samples)
 
 
 def _archive_metrics():

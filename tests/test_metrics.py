@@ -16,7 +16,7 @@ from artifacts_app.budgets.check import check_completed_runs
 from artifacts_app.budgets.models import BudgetViolation
 from artifacts_app.budgets.notify import MAX_ATTEMPTS, deliver_due
 from artifacts_app.budgets.rules import add_budget
-from artifacts_app.models import ArchivedArtifact, SyncRun, default_account
+from artifacts_app.models import Account, ArchivedArtifact, SyncRun, default_account
 from artifacts_app.webhooks import queue
 from artifacts_app.webhooks.models import QueuedRun
 
@@ -54,8 +54,8 @@ def value(scraped, name):
     return sample.value
 
 
-def finished_pass(status, finished, **fields):
-    run = SyncRun.objects.create(account=default_account(), status=status, **fields)
+def finished_pass(status, finished, account=None, **fields):
+    run = SyncRun.objects.create(account=account or default_account(), status=status, **fields)
     SyncRun.objects.filter(pk=run.pk).update(started_at=finished, finished_at=finished)
     return run
 
@@ -171,6 +171,42 @@ class MetricsFiguresTests:
         }
         assert passes == {"succeeded": 1, "partial": 0, "failed": 1}
 
+    def test_each_account_has_its_own_last_success_budget_and_counters(self, client, token):
+        team_b = Account.objects.create(name="team-b")
+        good = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+        finished_pass(SyncRun.Status.SUCCEEDED, good, api_calls=10, rate_limit_remaining=3000)
+        finished_pass(SyncRun.Status.PARTIAL, good.replace(hour=7), account=team_b, api_calls=7)
+        finished_pass(
+            SyncRun.Status.FAILED,
+            good.replace(hour=9),
+            account=team_b,
+            api_calls=1,
+            rate_limit_remaining=12,
+        )
+        Account.objects.create(name="never-synced")
+
+        scraped = scrape(client)
+
+        def by_account(name):
+            return {s.labels["account"]: s.value for s in samples(scraped, name)}
+
+        assert by_account("xcode_cloud_last_sync_success_timestamp_seconds") == {
+            "default": good.timestamp(),
+            "team-b": good.replace(hour=7).timestamp(),
+        }
+        assert by_account("xcode_cloud_api_rate_limit_remaining") == {
+            "default": 3000,
+            "team-b": 12,
+        }
+        assert by_account("xcode_cloud_last_sync_failed") == {"default": 0, "team-b": 1}
+        assert by_account("xcode_cloud_sync_api_calls_total") == {"default": 10, "team-b": 8}
+        failed = {
+            s.labels["account"]: s.value
+            for s in samples(scraped, "xcode_cloud_sync_passes_total")
+            if s.labels["status"] == "failed"
+        }
+        assert failed == {"default": 0, "team-b": 1}
+
     def test_archive_figures_count_stored_bytes_and_failures(self, client, token):
         kept, failed = make_artifact(), make_artifact()
         ArchivedArtifact.objects.create(
@@ -186,7 +222,9 @@ class MetricsFiguresTests:
         }
         assert states["archived"] == 1 and states["failed"] == 1 and states["lost"] == 0
 
-    def test_a_scrape_costs_the_same_few_queries_however_many_workflows(self, client, token):
+    def test_a_scrape_costs_the_same_few_queries_however_many_workflows_and_accounts(
+        self, client, token
+    ):
         def queries_of_a_scrape():
             rollup.refresh_rollup()
             with CaptureQueriesContext(connection) as queries:
@@ -194,9 +232,12 @@ class MetricsFiguresTests:
             return len(queries)
 
         make_artifact()
+        finished_pass(SyncRun.Status.SUCCEEDED, datetime.now(UTC))
         few = queries_of_a_scrape()
-        for _ in range(30):
+        for number in range(30):
             make_artifact()  # each in a workflow of its own
+            account = Account.objects.create(name=f"team-{number}")
+            finished_pass(SyncRun.Status.SUCCEEDED, datetime.now(UTC), account=account)
 
         assert queries_of_a_scrape() == few <= 12
 
