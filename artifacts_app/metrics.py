@@ -135,34 +135,32 @@ LAST_PASS_HELP = {
 
 
 def _last_pass_metrics(passes):
-    """The newest pass and the newest good one of each account: two queries whatever the
-    number of accounts, each subquery walking an index backwards (by id; by status and start)."""
+    """Each account's newest pass of each outcome, found through the (account, status,
+    started) index, then those few rows: two queries whatever the number of accounts or the
+    length of their history. The newest of them is the account's last pass."""
     mine = passes.filter(account=OuterRef("pk"))
-    newest_good = [
-        Subquery(mine.filter(status=status).order_by("-started_at").values("finished_at")[:1])
-        for status in (SyncRun.Status.SUCCEEDED, SyncRun.Status.PARTIAL)
-    ]
-    accounts = list(
-        Account.objects.annotate(
-            latest=Subquery(mine.order_by("-pk").values("pk")[:1]),
-            succeeded=newest_good[0],
-            partial=newest_good[1],
-        )
-        .filter(latest__isnull=False)
-        .values("name", "latest", "succeeded", "partial")
-        .order_by("name")
-    )
-    latest = SyncRun.objects.in_bulk([row["latest"] for row in accounts])
+    outcomes = [s for s in SyncRun.Status.values if s != SyncRun.Status.RUNNING]
+    newest = {
+        status: Subquery(mine.filter(status=status).order_by("-started_at").values("pk")[:1])
+        for status in outcomes
+    }
+    accounts = list(Account.objects.annotate(**newest).values("name", *outcomes).order_by("name"))
+    runs = SyncRun.objects.in_bulk([row[s] for row in accounts for s in outcomes if row[s]])
     families = {
         name: GaugeMetricFamily(f"{PREFIX}_{name}", help_text, labels=["account"])
         for name, help_text in LAST_PASS_HELP.items()
     }
+    good = (SyncRun.Status.SUCCEEDED, SyncRun.Status.PARTIAL)
     for row in accounts:
-        labels, run = [row["name"]], latest[row["latest"]]
-        last_success = max(filter(None, (row["succeeded"], row["partial"])), default=None)
-        if last_success is not None:
+        newest_runs = [runs[row[s]] for s in outcomes if row[s]]
+        if not newest_runs:
+            continue  # an account that never had a pass has no series
+        labels = [row["name"]]
+        run = max(newest_runs, key=lambda r: (r.started_at, r.pk))
+        successes = [r.finished_at for r in newest_runs if r.status in good and r.finished_at]
+        if successes:
             families["last_sync_success_timestamp_seconds"].add_metric(
-                labels, last_success.timestamp()
+                labels, max(successes).timestamp()
             )
         figures = {
             "last_sync_timestamp_seconds": run.finished_at.timestamp() if run.finished_at else 0,
