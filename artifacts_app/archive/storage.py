@@ -3,8 +3,8 @@
 `settings.STORAGES["archive"]` picks the backend (S3-compatible storage is a setting away);
 a `FileSystemStorage` without a `location` is rooted at `settings.ARCHIVE_ROOT`. Downloads go
 to a temporary file first and reach their final name in one step: `os.replace` on the same
-filesystem, or a single `storage.save` elsewhere. A crash never leaves half a file under
-the final name.
+filesystem, or a single `storage.save` elsewhere; S3 takes them as a streamed multipart upload
+instead (`s3.py`). A crash never leaves half a file under the final name.
 """
 
 from __future__ import annotations
@@ -105,7 +105,8 @@ def sweep_incoming(storage: Storage) -> int:
 
     Call it only while holding the archiver's lease: then no other run is writing one.
     """
-    folder = incoming_dir(storage)
+    # S3 uploads stream with no staging file: only a local root surely has the folder.
+    folder = incoming_dir(storage) if is_local(storage) else Path(settings.ARCHIVE_ROOT) / INCOMING
     removed = 0
     abort_unfinished_uploads = getattr(storage, "abort_unfinished_uploads", None)  # S3
     if abort_unfinished_uploads is not None:
