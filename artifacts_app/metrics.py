@@ -14,7 +14,6 @@ and Apple's file type, never a run id or a commit SHA.
 from __future__ import annotations
 
 from django.db.models import Count, OuterRef, Subquery, Sum
-from django.db.models.functions import Coalesce
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
@@ -177,22 +176,20 @@ def _last_pass_metrics(passes):
 
 
 def _archive_metrics():
-    by_status = dict(
-        ArchivedArtifact.objects.values("status")
-        .annotate(n=Count("pk"))
+    rows = {
+        row["status"]: row
+        for row in ArchivedArtifact.objects.values("status")
+        .annotate(n=Count("pk"), size=Sum("size"))
         .order_by()
-        .values_list("status", "n")
-    )
+    }
     records = GaugeMetricFamily(
         f"{PREFIX}_archive_artifacts",
         "Artifacts the archiver has a record of, by state (failed: the last attempt failed).",
         labels=["status"],
     )
     for status in ArchivedArtifact.Status.values:
-        records.add_metric([status], by_status.get(status, 0))
-    stored = ArchivedArtifact.objects.filter(status=ArchivedArtifact.Status.ARCHIVED).aggregate(
-        size=Coalesce(Sum("size"), 0)
-    )["size"]
+        records.add_metric([status], rows.get(status, {}).get("n", 0))
+    stored = rows.get(ArchivedArtifact.Status.ARCHIVED, {}).get("size") or 0
     return [
         records,
         GaugeMetricFamily(

@@ -239,7 +239,7 @@ class MetricsFiguresTests:
             account = Account.objects.create(name=f"team-{number}")
             finished_pass(SyncRun.Status.SUCCEEDED, datetime.now(UTC), account=account)
 
-        assert queries_of_a_scrape() == few <= 12
+        assert queries_of_a_scrape() == few <= 11
 
 
 HOOK_TOKEN = "metrics-hook-token-0123456789"
