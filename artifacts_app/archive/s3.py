@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 from boto3.s3.transfer import TransferConfig
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from django.core.files import File
 from storages.backends.s3 import S3Storage
@@ -22,6 +23,11 @@ from storages.utils import clean_name
 
 from .s3_upload import PART_SIZE, PARTS_IN_MEMORY, MultipartUpload
 from .storage import ArchiveError
+
+# Assembling a multi-GB object from its parts can take the server minutes (AWS documents it;
+# AWS and MinIO keep the connection alive meanwhile, others may not): only that one call
+# waits this long for an answer.
+COMPLETE_READ_TIMEOUT = 15 * 60
 
 
 class ArchiveS3Storage(S3Storage):
@@ -65,7 +71,22 @@ class ArchiveS3Storage(S3Storage):
             key,
             self._get_write_parameters(key),
             self._error,
+            completing_client=self._completing_client,
         )
+
+    def _completing_client(self):
+        """A client like the storage's, with a read timeout long enough for the server to
+        assemble a large object."""
+        config = self.client_config.merge(Config(read_timeout=COMPLETE_READ_TIMEOUT))
+        resource = self._create_session().resource(
+            "s3",
+            region_name=self.region_name,
+            use_ssl=self.use_ssl,
+            endpoint_url=self.endpoint_url,
+            config=config,
+            verify=self.verify,
+        )
+        return resource.meta.client
 
     def exists(self, name):
         return self._translated(super().exists, name)

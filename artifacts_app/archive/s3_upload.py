@@ -41,8 +41,11 @@ class MultipartUpload:
         key: str,
         parameters: dict,
         error: Callable[[Exception], Exception],
+        completing_client: Callable[[], object] | None = None,
     ):
         self.client, self.bucket, self.key = client, bucket, key
+        # CompleteMultipartUpload may take the server minutes: a client that waits for it.
+        self._completing_client = completing_client or (lambda: client)
         self.parameters = parameters
         self._error = error  # turns a botocore failure into the storage's one-line error
         self._pending = bytearray()  # the part being filled
@@ -74,7 +77,7 @@ class MultipartUpload:
             self._wait()
             self._raise_failure()
             parts = sorted(self._parts, key=lambda part: part["PartNumber"])
-            self.client.complete_multipart_upload(
+            self._completing_client().complete_multipart_upload(
                 Bucket=self.bucket,
                 Key=self.key,
                 UploadId=self._upload_id,
