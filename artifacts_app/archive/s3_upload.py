@@ -34,6 +34,8 @@ PART_CHECKSUMS = (
 
 
 class MultipartUpload:
+    """One object's upload: `write()` chunks, then `complete()` or `abort()`."""
+
     def __init__(
         self,
         client,
@@ -55,12 +57,10 @@ class MultipartUpload:
         self._slots = threading.BoundedSemaphore(PARTS_IN_MEMORY - 1)
         self._pool: ThreadPoolExecutor | None = None
         self._failure: Exception | None = None
-        self.size = 0
 
     def write(self, chunk: bytes) -> None:
         self._raise_failure()
         self._pending += chunk
-        self.size += len(chunk)
         if len(self._pending) >= PART_SIZE:
             self._send(self._take())
 
