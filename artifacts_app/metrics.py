@@ -1,23 +1,32 @@
 """`/metrics` for Prometheus: gauges and counters read from tables the sync already keeps.
 
 A custom collector (the official `prometheus-client`): each scrape runs a handful of
-aggregate queries over the daily rollup, the sync history and the archive records, never
-over the artifacts themselves, so a scrape costs the same at a million artifacts as at ten.
+aggregate queries over the daily rollup, the sync history, the archive records, the webhook
+deliveries and queue and the budget violations (`webhooks/metrics.py`, `budgets/metrics.py`),
+never over the artifacts themselves, so a scrape costs the same at a million artifacts as at ten.
 Nothing is counted per request, so several web workers need no shared state.
 
 Names follow Prometheus' guide: base units (bytes, seconds), `_total` for counters,
-`_timestamp_seconds` for instants. Labels are bounded: product and workflow names and
-Apple's file type (and the App Store Connect account's name), never a run id or a commit SHA.
+`_timestamp_seconds` for instants. Labels are bounded: account, product and workflow names
+and Apple's file type, never a run id or a commit SHA.
 """
 
 from __future__ import annotations
 
-from django.db.models import Count, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import Count, OuterRef, Subquery, Sum
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-from .models import ArchivedArtifact, ArtifactDailyTotal, CiProduct, CiWorkflow, SyncRun
+from .budgets.metrics import budget_metrics
+from .models import (
+    Account,
+    ArchivedArtifact,
+    ArtifactDailyTotal,
+    CiProduct,
+    CiWorkflow,
+    SyncRun,
+)
+from .webhooks.metrics import webhook_metrics
 
 PREFIX = "xcode_cloud"
 ARTIFACT_LABELS = ["account", "product", "workflow", "file_type"]
@@ -30,6 +39,8 @@ class DashboardCollector:
         yield from _artifact_metrics()
         yield from _sync_metrics()
         yield from _archive_metrics()
+        yield from webhook_metrics(PREFIX)
+        yield from budget_metrics(PREFIX)
 
     def describe(self):
         return []  # no queries at registration time
@@ -77,95 +88,112 @@ def _artifact_metrics():
 
 
 def _sync_metrics():
+    """Per account: each has its own key, budget and passes, so "the last pass" of all of
+    them together would say nothing about any one. Account names are few and bounded."""
     passes = SyncRun.objects.filter(dry_run=False).exclude(status=SyncRun.Status.RUNNING)
-    by_status = {
-        row["status"]: row
-        for row in passes.values("status")
+    names = dict(Account.objects.values_list("pk", "name"))
+    by_status = list(
+        passes.values("account_id", "status")
         .annotate(n=Count("pk"), calls=Sum("api_calls"), throttled=Sum("rate_limited_calls"))
         .order_by()
-    }
+    )
     total = CounterMetricFamily(
-        f"{PREFIX}_sync_passes", "Sync passes finished, by outcome.", labels=["status"]
+        f"{PREFIX}_sync_passes", "Sync passes finished, by outcome.", labels=["account", "status"]
     )
     calls = CounterMetricFamily(
-        f"{PREFIX}_sync_api_calls", "Requests the sync made to the App Store Connect API."
+        f"{PREFIX}_sync_api_calls",
+        "Requests the sync made to the App Store Connect API.",
+        labels=["account"],
     )
     throttled = CounterMetricFamily(
         f"{PREFIX}_sync_rate_limited_responses",
         "429 RATE_LIMIT_EXCEEDED answers the sync received (each was retried or ended a pass).",
+        labels=["account"],
     )
-    for status in (s for s in SyncRun.Status.values if s != SyncRun.Status.RUNNING):
-        total.add_metric([status], by_status.get(status, {}).get("n", 0))
-    calls.add_metric([], sum(row["calls"] or 0 for row in by_status.values()))
-    throttled.add_metric([], sum(row["throttled"] or 0 for row in by_status.values()))
+    finished = [s for s in SyncRun.Status.values if s != SyncRun.Status.RUNNING]
+    for account_id in sorted({row["account_id"] for row in by_status}, key=names.get):
+        rows = [row for row in by_status if row["account_id"] == account_id]
+        name = names[account_id]
+        for status in finished:
+            total.add_metric([name, status], sum(r["n"] for r in rows if r["status"] == status))
+        calls.add_metric([name], sum(r["calls"] or 0 for r in rows))
+        throttled.add_metric([name], sum(r["throttled"] or 0 for r in rows))
     yield from (total, calls, throttled)
+    yield from _last_pass_metrics(passes)
 
-    # The newest pass of each good status, each found through the (status, started) index.
-    successes = [
-        passes.filter(status=status)
-        .order_by("-started_at")
-        .values_list("finished_at", flat=True)
-        .first()
-        for status in (SyncRun.Status.SUCCEEDED, SyncRun.Status.PARTIAL)
-    ]
-    last_success = max(filter(None, successes), default=None)
-    if last_success is not None:
-        yield GaugeMetricFamily(
-            f"{PREFIX}_last_sync_success_timestamp_seconds",
-            "When the last sync pass that succeeded (or stopped early on purpose) finished.",
-            value=last_success.timestamp(),
-        )
-    latest = passes.order_by("-pk").first()  # the newest by id: no sort over the history
-    if latest is None:
-        return
-    yield GaugeMetricFamily(
-        f"{PREFIX}_last_sync_timestamp_seconds",
-        "When the last sync pass finished, whatever its outcome.",
-        value=latest.finished_at.timestamp() if latest.finished_at else 0,
-    )
-    yield GaugeMetricFamily(
-        f"{PREFIX}_last_sync_duration_seconds",
-        "How long the last sync pass took.",
-        value=latest.duration.total_seconds() if latest.duration else 0,
-    )
-    yield GaugeMetricFamily(
-        f"{PREFIX}_last_sync_api_calls", "API requests of the last pass.", value=latest.api_calls
-    )
-    yield GaugeMetricFamily(
-        f"{PREFIX}_last_sync_rate_limited_responses",
-        "429 answers received during the last pass.",
-        value=latest.rate_limited_calls,
-    )
-    yield GaugeMetricFamily(
-        f"{PREFIX}_last_sync_failed",
-        "1 when the last sync pass failed, else 0.",
-        value=int(latest.status == SyncRun.Status.FAILED),
-    )
-    if latest.rate_limit_remaining is not None:
-        yield GaugeMetricFamily(
-            f"{PREFIX}_api_rate_limit_remaining",
-            "Calls left in the API key's rolling hour when the last pass ended.",
-            value=latest.rate_limit_remaining,
-        )
+
+LAST_PASS_HELP = {
+    "last_sync_success_timestamp_seconds": (
+        "When the account's last sync pass that succeeded (or stopped early on purpose) finished."
+    ),
+    "last_sync_timestamp_seconds": "When the account's last sync pass finished, whatever it did.",
+    "last_sync_duration_seconds": "How long the account's last sync pass took.",
+    "last_sync_api_calls": "API requests of the account's last pass.",
+    "last_sync_rate_limited_responses": "429 answers received during the account's last pass.",
+    "last_sync_failed": "1 when the account's last sync pass failed, else 0.",
+    "api_rate_limit_remaining": (
+        "Calls left in the account's API key's rolling hour when its last pass ended."
+    ),
+}
+
+
+def _last_pass_metrics(passes):
+    """Each account's newest pass of each outcome, found through the (account, status,
+    started) index, then those few rows: two queries whatever the number of accounts or the
+    length of their history. The newest of them is the account's last pass."""
+    mine = passes.filter(account=OuterRef("pk"))
+    outcomes = [s for s in SyncRun.Status.values if s != SyncRun.Status.RUNNING]
+    newest = {
+        status: Subquery(mine.filter(status=status).order_by("-started_at").values("pk")[:1])
+        for status in outcomes
+    }
+    accounts = list(Account.objects.annotate(**newest).values("name", *outcomes).order_by("name"))
+    runs = SyncRun.objects.in_bulk([row[s] for row in accounts for s in outcomes if row[s]])
+    families = {
+        name: GaugeMetricFamily(f"{PREFIX}_{name}", help_text, labels=["account"])
+        for name, help_text in LAST_PASS_HELP.items()
+    }
+    good = (SyncRun.Status.SUCCEEDED, SyncRun.Status.PARTIAL)
+    for row in accounts:
+        newest_runs = [runs[row[s]] for s in outcomes if row[s]]
+        if not newest_runs:
+            continue  # an account that never had a pass has no series
+        labels = [row["name"]]
+        run = max(newest_runs, key=lambda r: (r.started_at, r.pk))
+        successes = [r.finished_at for r in newest_runs if r.status in good and r.finished_at]
+        if successes:
+            families["last_sync_success_timestamp_seconds"].add_metric(
+                labels, max(successes).timestamp()
+            )
+        figures = {
+            "last_sync_timestamp_seconds": run.finished_at.timestamp() if run.finished_at else 0,
+            "last_sync_duration_seconds": run.duration.total_seconds() if run.duration else 0,
+            "last_sync_api_calls": run.api_calls,
+            "last_sync_rate_limited_responses": run.rate_limited_calls,
+            "last_sync_failed": int(run.status == SyncRun.Status.FAILED),
+            "api_rate_limit_remaining": run.rate_limit_remaining,
+        }
+        for name, figure in figures.items():
+            if figure is not None:
+                families[name].add_metric(labels, figure)
+    yield from (family for family in families.values() if family.samples)
 
 
 def _archive_metrics():
-    by_status = dict(
-        ArchivedArtifact.objects.values("status")
-        .annotate(n=Count("pk"))
+    rows = {
+        row["status"]: row
+        for row in ArchivedArtifact.objects.values("status")
+        .annotate(n=Count("pk"), size=Sum("size"))
         .order_by()
-        .values_list("status", "n")
-    )
+    }
     records = GaugeMetricFamily(
         f"{PREFIX}_archive_artifacts",
         "Artifacts the archiver has a record of, by state (failed: the last attempt failed).",
         labels=["status"],
     )
     for status in ArchivedArtifact.Status.values:
-        records.add_metric([status], by_status.get(status, 0))
-    stored = ArchivedArtifact.objects.filter(status=ArchivedArtifact.Status.ARCHIVED).aggregate(
-        size=Coalesce(Sum("size"), 0)
-    )["size"]
+        records.add_metric([status], rows.get(status, {}).get("n", 0))
+    stored = rows.get(ArchivedArtifact.Status.ARCHIVED, {}).get("size") or 0
     return [
         records,
         GaugeMetricFamily(

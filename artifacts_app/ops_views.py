@@ -81,7 +81,8 @@ def usage_page(request):
 
 @require_GET
 def sync_health_page(request):
-    """Staff only: every recent pass, the API budget, backfill progress, the next pass."""
+    """Staff only: per account, every recent pass, the API budget, backfill progress, the
+    queue of webhook runs, the next pass."""
     if not request.user.is_staff:
         raise PermissionDenied("The sync health page is for staff.")
     return render(request, "artifacts/sync_health.html", sync_overview(request.user))

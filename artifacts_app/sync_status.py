@@ -1,35 +1,59 @@
-"""What the sync health page shows staff: recent passes, the API budget, backfill progress.
+"""What the sync health page shows staff: recent passes, the API budget, backfill progress,
+the queue of runs webhooks announced; per App Store Connect account.
 
 `/healthz` stays the short machine-readable summary (`health.py`); this is the long form
 for a person asking "is the sync keeping up, and when will the history be complete?".
+Each figure is read for a set of account ids, so a caller that may show only some accounts
+passes just those.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import timedelta
 
-from django.db.models import Count, OuterRef, Subquery
+from django.db.models import Count, Max, Min, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from .health import sync_health
-from .models import CiBuildAction, CiBuildRun, ProductSyncState, SyncRun
+from .models import Account, CiBuildAction, CiBuildRun, ProductSyncState, SyncRun
+from .webhooks.models import QueuedRun, WebhookDelivery
 
 RECENT_PASSES = 30
 RUNS_PER_PAGE = 200  # build runs per list call: the backfill pages through them
 ROLLING_HOUR = timedelta(hours=1)
+RECENT_DELIVERIES = timedelta(hours=24)
+CLAIMS_SHOWN = 10
 
 
 def sync_overview(user, now=None) -> dict:
-    """The page for `user`: passes and products of the accounts they may see only."""
+    """The page for `user`: one section per account they may see, grouped under the
+    accounts' names only when there are several."""
     now = now or timezone.now()
-    passes = list(SyncRun.objects.visible_to(user).order_by("-started_at")[:RECENT_PASSES])
+    accounts = list(Account.objects.visible_to(user).order_by("name"))
+    # The latest pass overall may be another account's: its error only for who sees them all.
+    every = len(accounts) == Account.objects.count()
     return {
-        "health": sync_health(now=now, with_errors=True),
+        "health": sync_health(now=now, with_errors=every, user=user),
+        "sections": [account_status(account, now) for account in accounts],
+        "grouped": len(accounts) > 1,
+    }
+
+
+def account_status(account: Account, now) -> dict:
+    passes = recent_passes([account.pk])
+    return {
+        "account": account,
         "passes": passes,
         "budget": _budget(passes, now),
-        "backfill": backfill_progress(user),
+        "backfill": backfill_progress([account.pk]),
         "next_pass": _next_pass(passes, now),
+        "webhooks": webhook_queue([account.pk], now),
     }
+
+
+def recent_passes(account_ids: Iterable[int]) -> list[SyncRun]:
+    return list(SyncRun.objects.of_accounts(account_ids).order_by("-started_at")[:RECENT_PASSES])
 
 
 def _budget(passes, now) -> dict | None:
@@ -57,8 +81,40 @@ def _next_pass(passes, now) -> dict | None:
     return {"at": latest.next_pass_at, "overdue": now - latest.next_pass_at > timedelta(minutes=5)}
 
 
-def backfill_progress(user) -> list[dict]:
-    """Per product: how far back the stored history reaches, and roughly what is left.
+def webhook_queue(account_ids: Iterable[int], now) -> dict:
+    """The runs webhooks queued and the sync has not fetched: how many, how long the oldest
+    has waited, which a worker holds now, which back off after a failed fetch; and how many
+    deliveries came in the last day."""
+    account_ids = list(account_ids)
+    queued = QueuedRun.objects.of_accounts(account_ids)
+    claimed = Q(claimed_until__gt=now)
+    figures = queued.aggregate(
+        total=Count("pk"),
+        claimed=Count("pk", filter=claimed),
+        backing_off=Count("pk", filter=~claimed & Q(not_before__gt=now)),
+        oldest=Min("queued_at"),
+    )
+    deliveries = WebhookDelivery.objects.of_accounts(account_ids).aggregate(
+        recent=Count("pk", filter=Q(received_at__gte=now - RECENT_DELIVERIES)),
+        latest=Max("received_at"),
+    )
+    return {
+        **figures,
+        "oldest_wait": now - figures["oldest"] if figures["oldest"] else None,
+        "claims": list(queued.filter(claimed).order_by("queued_at")[:CLAIMS_SHOWN]),
+        "failing": list(
+            queued.filter(~claimed, not_before__gt=now)
+            .exclude(error="")
+            .order_by("queued_at")[:CLAIMS_SHOWN]
+        ),
+        "recent_deliveries": deliveries["recent"],
+        "latest_delivery": deliveries["latest"],
+    }
+
+
+def backfill_progress(account_ids: Iterable[int] | None = None) -> list[dict]:
+    """Per product (of these accounts; default all): how far back the stored history
+    reaches, and roughly what is left.
 
     Runs are numbered upwards from 1 and the backfill walks down, so about
     `oldest_synced_number - 1` runs are still to fetch. Each costs one call for its actions
@@ -66,14 +122,16 @@ def backfill_progress(user) -> list[dict]:
     oldest_run = CiBuildRun.objects.filter(
         product=OuterRef("product"), number=OuterRef("oldest_synced_number")
     ).values("created_date")[:1]
-    states = (
-        ProductSyncState.objects.visible_to(user)
-        .select_related("product")
-        .annotate(oldest_date=Subquery(oldest_run))
-        .order_by("product__name", "pk")
-    )
-    runs = CiBuildRun.objects.visible_to(user).aggregate(n=Count("pk"))["n"]
-    actions_per_run = CiBuildAction.objects.visible_to(user).count() / runs if runs else 1.0
+    states = ProductSyncState.objects.select_related("product")
+    runs = CiBuildRun.objects.all()
+    actions = CiBuildAction.objects.all()
+    if account_ids is not None:
+        account_ids = list(account_ids)
+        states = states.filter(product__account_id__in=account_ids)
+        runs, actions = runs.of_accounts(account_ids), actions.of_accounts(account_ids)
+    states = states.annotate(oldest_date=Subquery(oldest_run)).order_by("product__name", "pk")
+    run_count = runs.aggregate(n=Count("pk"))["n"]
+    actions_per_run = actions.count() / run_count if run_count else 1.0
     rows = []
     for state in states:
         runs_left = 0 if state.backfill_complete else max((state.oldest_synced_number or 1) - 1, 0)

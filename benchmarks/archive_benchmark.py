@@ -31,10 +31,14 @@ MiB = 1024**2
 def serve(size: int) -> None:
     """Child process: a simulator whose first artifact is `size` bytes; prints url and id."""
     from artifacts_app.asc.simulator import run_in_thread
+    from artifacts_app.asc.simulator.downloads import pattern_body
 
     server = run_in_thread(seed=3, runs=5, products=1, live_runs=0, download_expiry=3600)
     artifact = server.dataset.all_visible_artifacts()[0]
     artifact.file_size = size
+    # The plain download pattern, whatever the type: a zip artifact would be served as a
+    # generated archive, whose digest `expected_digest` does not know.
+    server.app.downloads.body_for = pattern_body
     print(server.base_url, artifact.id, flush=True)
     sys.stdin.read()  # until the parent closes our stdin
     server.stop()

@@ -2,12 +2,13 @@
 
 Usage: .venv/bin/python benchmarks/archive_s3_benchmark.py [--gib 1] [--rounds 2]
 
-The simulator and an S3 API server (moto's, which keeps objects in its own memory: mind
-the machine's RAM for large sizes) run as child processes on loopback, so this process's
-memory is the archiver's alone. Each round archives the artifact once into a local
-FileSystemStorage and once into the bucket (stream to a staging file, count, SHA-256,
-multipart upload), then reads the object back as `--verify` does. Prints throughput of
-each, the S3/local ratio, and peak memory (RSS sampled every 20 ms) of each phase.
+The simulator and an S3 API server (moto's) run as child processes on loopback, so this
+process's memory is the archiver's alone. Each round archives the artifact once into a local
+FileSystemStorage (temporary file, fsync, rename) and once into the bucket (streamed from
+the socket into a multipart upload, no staging file), both counting and hashing as they go,
+then reads the object back as `--verify` does. Prints throughput of each side by side, the
+S3/local ratio, peak memory (RSS sampled every 20 ms) of each phase, and the process's
+ru_maxrss before and after, with the load average.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -76,13 +78,14 @@ def run_rounds(client, artifact_id, size, work, rounds, s3) -> None:
     from artifacts_app.archive.download import Job, fetch
     from artifacts_app.archive.s3 import ArchiveS3Storage
 
-    settings.ARCHIVE_ROOT = work / "staging"  # where S3 uploads are staged
+    settings.ARCHIVE_ROOT = work / "staging"  # must stay empty: S3 uploads are not staged
     local = FileSystemStorage(location=work / "archive")
     bucket = ArchiveS3Storage(**s3.storage_options("bench", prefix="archive"))
     expected = expected_digest(artifact_id, size)
     print(f"artifact: {size / GiB:.2f} GiB from the simulator on loopback; {rounds} rounds")
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     baseline = rss()
+    maxrss_before = max_rss()
     rates = {"local disk": [], "S3": []}
     peaks = {"local disk": 0, "S3": 0, "S3 read-back": 0}
     for round_number in range(1, rounds + 1):
@@ -120,7 +123,18 @@ def run_rounds(client, artifact_id, size, work, rounds, s3) -> None:
         + ", ".join(f"{label} +{(peak - baseline) / MiB:.1f} MiB" for label, peak in peaks.items())
         + f" for {size / GiB:.2f} GiB"
     )
+    print(
+        f"ru_maxrss: {maxrss_before / MiB:.1f} MiB before, {max_rss() / MiB:.1f} MiB after "
+        f"(+{(max_rss() - maxrss_before) / MiB:.1f} MiB)"
+    )
+    staged = list((work / "staging").rglob("*"))
+    print(f"staged on local disk for S3: {len(staged)} files")
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
+def max_rss() -> int:
+    """The process's peak resident memory so far, in bytes (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def read_back(storage, name) -> str:

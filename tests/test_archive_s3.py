@@ -21,10 +21,12 @@ from artifacts_app.archive import (
 )
 from artifacts_app.archive.storage import sweep_incoming
 from artifacts_app.asc.simulator import served_sha256
+from artifacts_app.asc.simulator.downloads import PatternBody, expected_sha256
 from artifacts_app.models import ArchivedArtifact
 
 from .archive_helpers import finished_artifacts, mirror
 from .factories import grant
+from .simulator_fixtures import SIM_ISSUER_ID, SIM_KEY_ID
 
 ROOT = Path(__file__).resolve().parent.parent
 PREFIX = "xcode/artifacts/"
@@ -131,58 +133,111 @@ class S3ArchiveTests:
         assert not ArchivedArtifact.objects.filter(status=Status.ARCHIVED).exists()
 
 
-class S3KilledUploadTests:
-    def test_a_killed_upload_leaves_no_object_and_the_sweep_aborts_its_parts(
-        self, s3_server, s3_archive, tmp_path
+MiB = 1024 * 1024
+
+
+def big_artifact(simulator, size):
+    """The simulator's first artifact, served as `size` bytes of its download pattern,
+    mirrored; returns it and the SHA-256 of what a full download serves."""
+    (sim,) = finished_artifacts(simulator, 1)
+    sim.file_size = size
+    simulator.app.downloads.body_for = lambda artifact: PatternBody(artifact.id, size)
+    mirror([sim])
+    return sim, expected_sha256(sim.id, size)
+
+
+def unfinished_uploads(s3_server, bucket):
+    return s3_server.client().list_multipart_uploads(Bucket=bucket).get("Uploads", [])
+
+
+class S3StreamedUploadTests:
+    def test_a_download_of_several_parts_streams_into_the_bucket_with_nothing_staged(
+        self, simulator, asc_client, s3_server, s3_archive, settings
     ):
-        """The upload reads from a pipe that stalls after 20 MiB: the first part is in the
-        bucket, the object is not, when the process is killed."""
+        sim, expected = big_artifact(simulator, 40 * MiB)  # three parts of at most 16 MiB
+
+        report = archive(asc_client)
+
+        assert report.ok and report.archived == 1
+        record = ArchivedArtifact.objects.get()
+        assert record.sha256 == expected and record.size == 40 * MiB
+        assert objects(s3_server, s3_archive) == {PREFIX + record.path: 40 * MiB}
+        assert object_sha256(s3_server, s3_archive, PREFIX + record.path) == expected
+        assert not unfinished_uploads(s3_server, s3_archive)
+        assert not (Path(settings.ARCHIVE_ROOT) / ".incoming").exists()  # no staging on disk
+        assert verify_archive().ok == 1  # --verify reads the object back
+
+    def test_a_cut_off_download_aborts_its_upload_and_the_next_run_archives_it(
+        self, simulator, asc_client, s3_server, s3_archive
+    ):
+        big_artifact(simulator, 40 * MiB)
+        simulator.faults.inject("cut")  # half the bytes, then the connection closes
+
+        report = archive(asc_client)
+
+        assert report.failed == 1 and "cut off" in report.problems[0]
+        assert objects(s3_server, s3_archive) == {}
+        assert not unfinished_uploads(s3_server, s3_archive)  # its parts are not left billed
+        assert archive(asc_client).archived == 1
+        assert len(objects(s3_server, s3_archive)) == 1
+
+
+class S3KilledUploadTests:
+    def test_a_killed_upload_leaves_no_object_and_the_next_run_aborts_its_parts(
+        self, simulator, asc_key, s3_server, s3_archive
+    ):
+        """An archiver process streams a download that stalls after 20 MiB into the bucket:
+        its first part is there, the object is not, when the process is killed."""
+        size, stall_after = 64 * MiB, 20 * MiB
+        go_on = threading.Event()
+        (sim,) = finished_artifacts(simulator, 1)
+        sim.file_size = size
+        simulator.app.downloads.body_for = lambda artifact: StallingBody(
+            artifact.id, size, stall_after, go_on
+        )
         storage = archive_storage()
-        pipe = tmp_path / "download.part"
-        os.mkfifo(pipe)
-        uploader = subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                UPLOAD_ONE_FILE,
-                json.dumps(storage_options(s3_archive, s3_server)),
-                str(pipe),
-            ],
+        arguments = {
+            "base_url": simulator.base_url,
+            "key": [SIM_KEY_ID, asc_key.private_pem, SIM_ISSUER_ID],
+            "artifact": sim.id,
+            "size": size,
+            "storage": s3_server.storage_options(s3_archive, prefix=PREFIX.rstrip("/")),
+        }
+        archiver = subprocess.Popen(
+            [sys.executable, "-c", ARCHIVE_ONE_ARTIFACT, json.dumps(arguments)],
             cwd=ROOT,
             env={**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"},
         )
-        feeder = threading.Thread(target=_feed, args=(pipe, 20 * 1024 * 1024), daemon=True)
-        feeder.start()
         s3 = s3_server.client()
         try:
             deadline = time.monotonic() + 60
             while not _parts_uploaded(s3, s3_archive):
-                assert uploader.poll() is None and time.monotonic() < deadline
+                assert archiver.poll() is None and time.monotonic() < deadline
                 time.sleep(0.1)
         finally:
-            uploader.kill()
-            uploader.wait(timeout=10)
+            archiver.kill()
+            archiver.wait(timeout=10)
+            go_on.set()
 
         assert objects(s3_server, s3_archive) == {}
-        assert s3.list_multipart_uploads(Bucket=s3_archive).get("Uploads")
+        (upload,) = unfinished_uploads(s3_server, s3_archive)
+        assert upload["Key"] == PREFIX + KILLED_NAME  # the final key: it never held an object
 
         assert sweep_incoming(storage) == 1  # as the next run does, holding the lease
-        assert not s3.list_multipart_uploads(Bucket=s3_archive).get("Uploads")
+        assert not unfinished_uploads(s3_server, s3_archive)
 
 
-def storage_options(bucket, s3_server):
-    return s3_server.storage_options(bucket, prefix=PREFIX.rstrip("/"))
+class StallingBody(PatternBody):
+    """The download pattern, whose bytes past `stall_after` wait until `go_on` is set."""
 
+    def __init__(self, artifact_id, size, stall_after, go_on):
+        super().__init__(artifact_id, size)
+        self.stall_after, self.go_on = stall_after, go_on
 
-def _feed(pipe, size):
-    """Write `size` bytes into the pipe, then hold it open without writing more."""
-    try:
-        with open(pipe, "wb") as feed:
-            feed.write(os.urandom(size))
-            feed.flush()
-            time.sleep(120)
-    except BrokenPipeError:
-        pass  # the reader was killed
+    def read(self, offset, length):
+        if offset >= self.stall_after:
+            self.go_on.wait(60)
+        return super().read(offset, length)
 
 
 def _parts_uploaded(s3, bucket) -> bool:
@@ -193,15 +248,18 @@ def _parts_uploaded(s3, bucket) -> bool:
     return False
 
 
-UPLOAD_ONE_FILE = """
+KILLED_NAME = "product/workflow/run/action/ARCHIVE/artifact"
+ARCHIVE_ONE_ARTIFACT = f"""
 import json, sys
 import django
 django.setup()
+from artifacts_app.archive.download import Job, fetch
 from artifacts_app.archive.s3 import ArchiveS3Storage
-from artifacts_app.archive.storage import move_into_place
-from tests.factories import grant
-storage = ArchiveS3Storage(**json.loads(sys.argv[1]))
-move_into_place(storage, sys.argv[2], "product/workflow/run/action/ARCHIVE/artifact.zip")
+from artifacts_app.asc import AscClient, TokenProvider
+args = json.loads(sys.argv[1])
+client = AscClient(args["base_url"], TokenProvider(*args["key"]))
+job = Job(1, args["artifact"], "big.zip", args["size"], "{KILLED_NAME}")
+fetch(client, job, ArchiveS3Storage(**args["storage"]))
 """
 
 

@@ -19,10 +19,11 @@ from artifacts_app import rollup
 from artifacts_app.asc.simulator import run_in_thread
 from artifacts_app.asc.simulator.dataset import HOSTILE_NAMES
 from artifacts_app.baselines import baseline_for
-from artifacts_app.models import CiArtifact, CiBuildRun, CiProduct, CiWorkflow
+from artifacts_app.models import Account, CiArtifact, CiBuildRun, CiProduct, CiWorkflow, SyncRun
 from artifacts_app.sync import sync
 from artifacts_app.templatetags.sizes import signed_bytes
 from artifacts_app.units import format_bytes
+from artifacts_app.webhooks import queue
 from tests.factories import grant
 from tests.simulator_fixtures import SIM_ISSUER_ID, SIM_KEY_ID
 from tests.sync_helpers import fast_client
@@ -427,4 +428,27 @@ def test_the_usage_page_draws_compute_hours_against_the_plan(page, live_server):
     assert "estimate" in page.get_by_role("heading", level=1).text_content()
     assert chart_data(page)["workflows"]  # the synced runs' actions have start and finish
     page.screenshot(path=str(SCREENSHOTS / "usage.png"), full_page=True)
+    assert page.problems == []
+
+
+def test_the_sync_health_page_shows_each_account_with_its_webhook_queue(page, live_server):
+    User.objects.filter(username="dana").update(is_staff=True)
+    team_b = Account.objects.create(name="team-b")
+    SyncRun.objects.create(
+        account=team_b, status="failed", error='401 NOT_AUTHORIZED <script>alert("b")</script>'
+    )
+    queue.record_delivery("run-of-team-b", "BUILD_COMPLETED", team_b)
+    queue.fail(queue.claim("worker:1", team_b), error="503 <b>busy</b>")
+
+    page.goto(f"{live_server.url}/sync/")
+
+    accounts = page.get_by_role("heading", level=2).all_text_contents()
+    assert accounts == ["Account default", "Account team-b"]
+    team_b_section = page.get_by_role("region", name="Account team-b")
+    assert "1, 1 backing off" in team_b_section.text_content()
+    assert "503 <b>busy</b>" in team_b_section.get_by_role("table").first.text_content()
+    assert '<script>alert("b")</script>' in team_b_section.text_content()  # text, not markup
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate(OVERFLOW)["page"] == 390
+    shoot(page, "sync-health-390")
     assert page.problems == []

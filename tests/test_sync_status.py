@@ -11,8 +11,10 @@ from django.test import override_settings
 from django.utils import timezone
 
 from artifacts_app import sync as sync_module
-from artifacts_app.models import ProductSyncState, SyncRun, default_account
+from artifacts_app.models import Account, ProductSyncState, SyncRun, default_account
 from artifacts_app.sync import sync
+from artifacts_app.webhooks import queue
+from artifacts_app.webhooks.models import QueuedRun, WebhookDelivery
 from tests.simulator_fixtures import SIM_ISSUER_ID, SIM_KEY_ID
 
 from .factories import grant, make_build_action, make_build_run, make_product, make_workflow
@@ -26,8 +28,8 @@ def staff_client(client, django_user_model):
     return client
 
 
-def finished_pass(status, minutes_ago, **fields):
-    run = SyncRun.objects.create(account=default_account(), status=status, **fields)
+def finished_pass(status, minutes_ago, account=None, **fields):
+    run = SyncRun.objects.create(account=account or default_account(), status=status, **fields)
     finished = timezone.now() - timedelta(minutes=minutes_ago)
     SyncRun.objects.filter(pk=run.pk).update(
         started_at=finished - timedelta(seconds=42), finished_at=finished
@@ -139,3 +141,61 @@ class SyncHealthPageTests:
 
         SyncRun.objects.filter(pk=run.pk).update(next_pass_at=soon - timedelta(hours=1))
         assert "overdue" in staff_client.get("/sync/").content.decode()
+
+
+class SyncHealthWebhookQueueTests:
+    def test_shows_the_queue_its_oldest_wait_claimed_and_failing_runs(self, staff_client):
+        account = default_account()
+        for run_id in ("run-old", "run-failing", "run-taken", "run-new"):
+            queue.record_delivery(run_id, "BUILD_COMPLETED", account)
+        queue.record_delivery("run-new", "BUILD_STARTED", account)
+        QueuedRun.objects.filter(run_asc_id="run-old").update(
+            queued_at=timezone.now() - timedelta(minutes=20)
+        )
+        WebhookDelivery.objects.filter(run_asc_id="run-old").update(
+            received_at=timezone.now() - timedelta(days=2)
+        )
+        queue.fail(queue.claim("host-a:11", account), error="503 <Service Unavailable>")
+        queue.claim("host-b:22", account)  # the next oldest: run-failing backs off
+
+        page = staff_client.get("/sync/").content.decode()
+
+        assert "4, 1 being fetched, 1 backing off after a failed fetch" in page
+        assert "is <code>sync_artifacts --loop</code> running?" in page  # 20 minutes waiting
+        assert "being fetched by host-b:22" in page
+        assert "503 &lt;Service Unavailable&gt;" in page
+        assert "<dd>4 <span" in page  # deliveries in the last day: not the 2-day-old one
+
+    def test_an_empty_queue_says_so(self, staff_client):
+        default_account()
+        page = staff_client.get("/sync/").content.decode()
+
+        assert "<dd>0</dd>" in page and "Queued webhook runs" in page
+
+
+class SyncHealthAccountsTests:
+    def test_one_account_gets_no_account_headings(self, staff_client):
+        finished_pass(SyncRun.Status.SUCCEEDED, 5)
+
+        page = staff_client.get("/sync/").content.decode()
+
+        assert "Account default" not in page and "Recent passes" in page
+
+    def test_several_accounts_each_get_their_own_passes_budget_and_queue(
+        self, staff_client, django_user_model
+    ):
+        team_b = Account.objects.create(name="team-b")
+        team_b.users.add(django_user_model.objects.get(username="ops"))
+        finished_pass(SyncRun.Status.SUCCEEDED, 5, rate_limit_remaining=3100, error="")
+        finished_pass(
+            SyncRun.Status.FAILED, 3, account=team_b, rate_limit_remaining=77, error="401 team b"
+        )
+        queue.record_delivery("run-of-b", "BUILD_CREATED", team_b)
+
+        page = staff_client.get("/sync/").content.decode()
+
+        default_part, b_part = page.split("Account team-b")
+        assert "Account default" in default_part
+        assert "3100 at" in default_part and "3100 at" not in b_part
+        assert "77 at" in b_part and "401 team b" in b_part and "401 team b" not in default_part
+        assert "<dd>0</dd>" in default_part and "<dd>1</dd>" in b_part

@@ -2,7 +2,8 @@
 
 Knows the App Store Connect client and Django's storage API, not the models: the caller
 passes a `Job` of plain values and records the `Outcome`. Memory stays flat whatever the
-file size: bytes go from the socket to a temporary file one chunk at a time.
+file size: bytes go from the socket to a temporary file one chunk at a time, or, for object
+storage that offers a streamed upload (S3), into that upload a few parts at a time.
 """
 
 from __future__ import annotations
@@ -122,60 +123,113 @@ def _stream_and_store(
     progress: Callable[[int], None],
     refreshes: int,
 ) -> Outcome:
-    # The id comes from the API: only its safe form may name a file ("../x" must not escape).
-    descriptor, temporary = new_temporary(
-        storage, safe_component(job.asc_id, "artifact")[:40], job.account
-    )
+    target = _open_target(storage, job)
     received = 0
     stored = False
     try:
-        with os.fdopen(descriptor, "wb", buffering=0) as handle:
-            sink = _Sink(handle)
-            try:
-                # The bytes exactly as served (no content decoding), without requests' extra
-                # buffering: the stored file is what Apple's fileSize describes.
-                for chunk in response.raw.stream(CHUNK_SIZE, decode_content=False):
-                    sink.put(chunk)
-                    received += len(chunk)
-                    progress(len(chunk))
-            except _CUT_OFF:
-                sink.abort()
-                progress(-received)
-                return _incomplete(job, received, expected, refreshes)
-            except BaseException:
-                sink.abort()
-                raise
-            sha256 = sink.finish()
+        sink = _Sink(target)
+        try:
+            # The bytes exactly as served (no content decoding), without requests' extra
+            # buffering: the stored file is what Apple's fileSize describes.
+            for chunk in response.raw.stream(CHUNK_SIZE, decode_content=False):
+                sink.put(chunk)
+                received += len(chunk)
+                progress(len(chunk))
+        except _CUT_OFF:
+            sink.abort()
+            progress(-received)
+            return _incomplete(job, received, expected, refreshes)
+        except BaseException:
+            sink.abort()
+            raise
+        sha256 = sink.finish()
         if expected is not None and received != expected:
             progress(-received)
             return _incomplete(job, received, expected, refreshes)
-        move_into_place(storage, temporary, job.name)
+        target.commit()
         stored = True
     except OSError as exc:
         raise storage_error(exc, describe(storage)) from None
     finally:
         if not stored:
-            discard(temporary)
+            target.discard()
     return Outcome(job, ARCHIVED, size=received, sha256=sha256, url_refreshes=refreshes)
+
+
+def _open_target(storage: Storage, job: Job):
+    """Where the bytes go: straight into an object storage's upload when it offers one (S3),
+    else a temporary file that reaches its final name in one step."""
+    open_upload = getattr(storage, "open_upload", None)
+    if open_upload is not None:
+        return _UploadTarget(open_upload(job.name))
+    # The id comes from the API: only its safe form may name a file ("../x" must not escape).
+    prefix = safe_component(job.asc_id, "artifact")[:40]
+    return _FileTarget(storage, job.name, prefix, job.account)
+
+
+class _FileTarget:
+    """A temporary file in the incoming folder, flushed as it grows, then moved into place."""
+
+    def __init__(self, storage: Storage, name: str, prefix: str, account: str):
+        self.storage, self.name = storage, name
+        descriptor, self.temporary = new_temporary(storage, prefix, account)
+        self.handle = os.fdopen(descriptor, "wb", buffering=0)
+        self._written = 0
+        self._synced = 0
+
+    def write(self, chunk: bytes) -> None:
+        view = memoryview(chunk)
+        while view:  # an unbuffered write may take less than it was given
+            view = view[self.handle.write(view) :]
+        self._written += len(chunk)
+        if self._written - self._synced >= SYNC_EVERY:
+            os.fdatasync(self.handle.fileno())
+            self._synced = self._written
+
+    def flush(self) -> None:
+        os.fsync(self.handle.fileno())
+        self.handle.close()
+
+    def commit(self) -> None:
+        move_into_place(self.storage, self.temporary, self.name)
+
+    def discard(self) -> None:
+        self.handle.close()
+        discard(self.temporary)
+
+
+class _UploadTarget:
+    """An object storage upload under the final key, visible only once completed."""
+
+    def __init__(self, upload):
+        self.upload = upload
+        self.write = upload.write
+
+    def flush(self) -> None:
+        pass  # parts are sent as they fill; completing sends the last one
+
+    def commit(self) -> None:
+        self.upload.complete()
+
+    def discard(self) -> None:
+        self.upload.abort()
 
 
 class _Sink:
     """Writes and hashes chunks on two helper threads while the caller reads the socket.
 
-    Reading, writing and hashing all release the GIL, so the three overlap; the disk is
-    flushed every `SYNC_EVERY` bytes so the final fsync has little left to do. At most
-    `QUEUED_CHUNKS` chunks wait in each queue: memory stays flat.
+    Reading, writing and hashing all release the GIL, so the three overlap; a file target
+    flushes to disk every `SYNC_EVERY` bytes so the final fsync has little left to do. At
+    most `QUEUED_CHUNKS` chunks wait in each queue: memory stays flat.
     """
 
-    def __init__(self, handle):
-        self.handle = handle
+    def __init__(self, target):
+        self.target = target
         self.digest = hashlib.sha256()
-        self.error: OSError | None = None
-        self._written = 0
-        self._synced = 0
+        self.error: Exception | None = None
         self._queues: list[queue.Queue[bytes | None]] = []
         self._threads: list[threading.Thread] = []
-        for work in (self._write, self.digest.update):
+        for work in (target.write, self.digest.update):
             chunks: queue.Queue[bytes | None] = queue.Queue(QUEUED_CHUNKS)
             thread = threading.Thread(target=self._drain, args=(chunks, work), daemon=True)
             thread.start()
@@ -189,11 +243,11 @@ class _Sink:
             chunks.put(chunk)
 
     def finish(self) -> str:
-        """Wait for the helpers, flush to disk, and return the SHA-256 hex digest."""
+        """Wait for the helpers, flush the target, and return the SHA-256 hex digest."""
         self._stop()
         if self.error is not None:
             raise self.error
-        os.fsync(self.handle.fileno())
+        self.target.flush()
         return self.digest.hexdigest()
 
     def abort(self) -> None:
@@ -210,17 +264,8 @@ class _Sink:
             if self.error is None:
                 try:
                     work(chunk)
-                except OSError as exc:
+                except Exception as exc:  # noqa: BLE001  (raised again in the reading thread)
                     self.error = exc  # keep draining so the reader never blocks on a full queue
-
-    def _write(self, chunk: bytes) -> None:
-        view = memoryview(chunk)
-        while view:  # an unbuffered write may take less than it was given
-            view = view[self.handle.write(view) :]
-        self._written += len(chunk)
-        if self._written - self._synced >= SYNC_EVERY:
-            os.fdatasync(self.handle.fileno())
-            self._synced = self._written
 
 
 def _incomplete(job: Job, received: int, expected: int | None, refreshes: int) -> Outcome:

@@ -2,10 +2,11 @@
 
 `django-storages`' S3 backend with the archive's guarantees:
 
-- Uploads stream from the finished temporary file as a multipart upload, a few parts in
-  memory at a time, and the object appears under its key only when the upload completes:
-  a killed process leaves an unfinished upload, never half an object. The next archive run
-  (holding the archiver's lease, so no other run is uploading) aborts such uploads.
+- Downloads stream straight into the bucket (`open_upload`, in `s3_upload.py`): no staging
+  on local disk, a few parts in memory at a time, and the object appears under its key only
+  when the upload completes: a failed or cut-off download aborts the upload, a killed
+  process leaves an unfinished upload, never half an object. The next archive run (holding
+  the archiver's lease, so no other run is uploading) aborts such uploads.
 - Reads (`--verify`, downloads from the run page) stream the object body instead of copying
   the whole object into memory first, as the stock backend does.
 - Storage failures become one-line `ArchiveError`s naming the bucket, not tracebacks.
@@ -14,15 +15,19 @@
 from __future__ import annotations
 
 from boto3.s3.transfer import TransferConfig
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from django.core.files import File
 from storages.backends.s3 import S3Storage
 from storages.utils import clean_name
 
+from .s3_upload import PART_SIZE, PARTS_IN_MEMORY, MultipartUpload
 from .storage import ArchiveError
 
-PART_SIZE = 16 * 1024 * 1024
-PARTS_IN_MEMORY = 4
+# Assembling a multi-GB object from its parts can take the server minutes (AWS documents it;
+# AWS and MinIO keep the connection alive meanwhile, others may not): only that one call
+# waits this long for an answer.
+COMPLETE_READ_TIMEOUT = 15 * 60
 
 
 class ArchiveS3Storage(S3Storage):
@@ -55,6 +60,33 @@ class ArchiveS3Storage(S3Storage):
 
     def _save(self, name, content):
         return self._translated(super()._save, name, content)
+
+    def open_upload(self, name: str) -> MultipartUpload:
+        """A streamed upload to `name`'s key: `write()` chunks, then `complete()` (the
+        object appears) or `abort()` (nothing does)."""
+        key = self._normalize_name(clean_name(name))
+        return MultipartUpload(
+            self.connection.meta.client,
+            self.bucket_name,
+            key,
+            self._get_write_parameters(key),
+            self._error,
+            completing_client=self._completing_client,
+        )
+
+    def _completing_client(self):
+        """A client like the storage's, with a read timeout long enough for the server to
+        assemble a large object."""
+        config = self.client_config.merge(Config(read_timeout=COMPLETE_READ_TIMEOUT))
+        resource = self._create_session().resource(
+            "s3",
+            region_name=self.region_name,
+            use_ssl=self.use_ssl,
+            endpoint_url=self.endpoint_url,
+            config=config,
+            verify=self.verify,
+        )
+        return resource.meta.client
 
     def exists(self, name):
         return self._translated(super().exists, name)

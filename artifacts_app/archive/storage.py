@@ -3,8 +3,8 @@
 `settings.STORAGES["archive"]` picks the backend (S3-compatible storage is a setting away);
 a `FileSystemStorage` without a `location` is rooted at `settings.ARCHIVE_ROOT`. Downloads go
 to a temporary file first and reach their final name in one step: `os.replace` on the same
-filesystem, or a single `storage.save` elsewhere. A crash never leaves half a file under
-the final name.
+filesystem, or a single `storage.save` elsewhere; S3 takes them as a streamed multipart upload
+instead (`s3.py`). A crash never leaves half a file under the final name.
 """
 
 from __future__ import annotations
@@ -56,15 +56,18 @@ def incoming_dir(storage: Storage, account: str = DEFAULT_ACCOUNT) -> Path:
     rename; for remote storage under ARCHIVE_ROOT too, a disk folder (the system's temp dir
     may be a RAM disk, too small for a 4 GiB archive). Each account has its own, since each
     sweeps its own while another account's archive run may be downloading."""
-    root = storage.location if is_local(storage) else settings.ARCHIVE_ROOT
-    path = Path(root) / INCOMING
-    if account != DEFAULT_ACCOUNT:
-        path = path / account_folder(account)
+    path = _incoming_path(storage, account)
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise storage_error(exc, describe(storage)) from None
     return path
+
+
+def _incoming_path(storage: Storage, account: str) -> Path:
+    root = storage.location if is_local(storage) else settings.ARCHIVE_ROOT
+    path = Path(root) / INCOMING
+    return path if account == DEFAULT_ACCOUNT else path / account_folder(account)
 
 
 def new_temporary(storage: Storage, prefix: str, account: str = DEFAULT_ACCOUNT) -> tuple[int, str]:
@@ -111,7 +114,8 @@ def sweep_incoming(storage: Storage, account: str = DEFAULT_ACCOUNT) -> int:
 
     Call it only while holding the account's archiver lease: then no other run is writing one.
     """
-    folder = incoming_dir(storage, account)
+    # S3 uploads stream with no staging file: the folder is only there if an older run made it.
+    folder = _incoming_path(storage, account)
     removed = 0
     abort_unfinished_uploads = getattr(storage, "abort_unfinished_uploads", None)  # S3
     if abort_unfinished_uploads is not None:

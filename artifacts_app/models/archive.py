@@ -45,8 +45,9 @@ class ArchivedArtifact(models.Model):
         ordering = ["-updated_at"]
         verbose_name = "archived artifact"
         indexes = [
-            # archive_summary() and the archiver's "what is still to do" anti-join.
-            models.Index(fields=["status"], name="archive_status_idx"),
+            # archive_summary() and the archiver's "what is still to do" anti-join; /metrics
+            # counts and sums each state from this index alone.
+            models.Index(fields=["status", "size"], name="archive_status_size_idx"),
         ]
 
     def __str__(self):

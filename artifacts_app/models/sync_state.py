@@ -45,6 +45,19 @@ class SyncRun(AccountOwned):
         indexes = [
             # /healthz: the latest pass and the latest successful one.
             models.Index(fields=["status", "-started_at"], name="syncrun_status_started_idx"),
+            # /metrics: each account's newest pass of each outcome, and the counters summed
+            # per account and outcome from this index alone (no read of the wide rows).
+            models.Index(
+                fields=[
+                    "account",
+                    "status",
+                    "-started_at",
+                    "dry_run",
+                    "api_calls",
+                    "rate_limited_calls",
+                ],
+                name="syncrun_account_status_idx",
+            ),
         ]
 
     def __str__(self):

@@ -30,6 +30,10 @@ class WebhookDelivery(AccountOwned):
                 fields=["run_asc_id", "event_type"], name="webhook_run_event_unique"
             ),
         ]
+        indexes = [
+            # /metrics: deliveries summed per event type, read from the index alone.
+            models.Index(fields=["event_type", "deliveries"], name="webhook_event_idx"),
+        ]
 
     def __str__(self):
         return f"{self.event_type} {self.run_asc_id}"
