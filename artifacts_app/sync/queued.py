@@ -56,6 +56,7 @@ def sync_queued(
         raise SyncError(str(exc)) from None
     calls_before = client.calls
     writer = Writer(timezone.now(), account or default_account(), locks.per_product_locks())
+    # One run at a time: a queued run's calls depend on each other, nothing to fetch ahead.
     walk = SyncPass(client, writer, reserve=settings.SYNC_RESERVE_CALLS, should_stop=should_stop)
     runs = 0
     try:
@@ -67,5 +68,6 @@ def sync_queued(
     except AscError as exc:
         raise SyncError(" ".join(str(exc).split())) from None
     finally:
+        walk.close()
         writer.finish(rebuild=False)
     return QueuedResult(runs, client.calls - calls_before)
