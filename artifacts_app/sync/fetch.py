@@ -8,9 +8,11 @@ every call by the client's shared `CallBudget`; with one worker nothing is fetch
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from ..asc import resources
@@ -47,10 +49,11 @@ class RunFetcher:
         self.client = client
         self.workers = max(1, workers)
         self._storable = storable  # keeps the records whose id can be stored
-        self._pool: ThreadPoolExecutor | None = None
+        self._closed = threading.Event()
+        self._pool: _Workers | None = None
         if self.workers > 1:
             client.pool_size(self.workers)
-            self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="sync-fetch")
+            self._pool = _Workers(self.workers)
 
     def in_order(self, jobs: list[Job]) -> Iterator[RunTree]:
         """The trees of `jobs`, in their order. Workers run a few runs ahead; closing the
@@ -92,20 +95,64 @@ class RunFetcher:
         found = RunTree()
         try:
             if job.by_id:
+                self._still_open()
                 found.run = client.build_run(job.run_id)
+            self._still_open()
             found.actions = self._storable(list(client.actions(job.run_id)), "build action")
             for action in found.actions:
                 if action.execution_progress != COMPLETE:
                     continue  # artifacts appear once an action completes; re-polled until then
                 if action.id in job.skip_actions:
                     continue  # stored with its artifacts already
+                self._still_open()
                 listed = list(client.artifacts(action.id))
                 found.artifacts[action.id] = self._storable(listed, "artifact")
         except NotFoundError:
             return RunTree(gone=True, run=found.run)
         return found
 
+    def _still_open(self) -> None:
+        if self._closed.is_set():
+            raise Closed("the pass is over")
+
     def close(self) -> None:
+        """End the workers: a job under way stops before its next call. Nothing waits for
+        them (a call may hang until its timeout; an interrupted pass must end now)."""
+        self._closed.set()
         if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool.shutdown()
             self._pool = None
+
+
+class Closed(Exception):
+    """A worker's job outlived its pass."""
+
+
+class _Workers:
+    """Daemon threads taking jobs from a queue: unlike a ThreadPoolExecutor's, a thread
+    stuck in a slow call cannot hold the process at exit."""
+
+    def __init__(self, count: int) -> None:
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._count = count
+        for number in range(count):
+            threading.Thread(target=self._work, name=f"sync-fetch-{number}", daemon=True).start()
+
+    def submit(self, function: Callable, argument) -> Future:
+        future: Future = Future()
+        self._jobs.put((future, function, argument))
+        return future
+
+    def shutdown(self) -> None:
+        for _ in range(self._count):
+            self._jobs.put(None)
+
+    def _work(self) -> None:
+        while (item := self._jobs.get()) is not None:
+            future, function, argument = item
+            if not future.set_running_or_notify_cancel():
+                continue  # cancelled before it started
+            try:
+                future.set_result(function(argument))
+            except BaseException as exc:  # handed to whoever waits for the result
+                future.set_exception(exc)
