@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime
-from itertools import groupby
 
 from .. import stats
 from ..models import RollupRecount
@@ -53,10 +52,14 @@ class TouchedDays:
 
     def recount(self, rebuild: bool = False) -> None:
         """Recount these days and every day a pass left marked; `rebuild` recounts all."""
-        marked = sorted(RollupRecount.objects.values_list("token", "day"))
+        marked = list(RollupRecount.objects.values_list("token", "day"))
         stats.refresh_rollup(rebuild=rebuild, days=self.days | {day for _token, day in marked})
-        for token, pairs in groupby(marked, key=lambda pair: pair[0]):
-            RollupRecount.objects.filter(token=token, day__in=[day for _t, day in pairs]).delete()
+        # Only the marks read. Each save has its own token and a token is never written
+        # again, so a row still holding a token read is a mark read; a day marked again
+        # meanwhile holds a later token and stays. A statement per 500 saves, not per save.
+        tokens = sorted({token for token, _day in marked})
+        for start in range(0, len(tokens), 500):
+            RollupRecount.objects.filter(token__in=tokens[start : start + 500]).delete()
 
 
 def _utc_date(moment) -> date:
