@@ -1,7 +1,7 @@
 """Benchmark: first syncs of simulated accounts, one worker against several, side by side.
 
     .venv/bin/python benchmarks/sync_benchmark.py [--runs 10000] [--products 5]
-        [--concurrency 1,4] [--latency 0.1 --latency-runs 200 --latency-products 2]
+        [--concurrency 1,8] [--latency 0.1 --latency-runs 200 --latency-products 2]
         [--skip-latency] [--database-url sqlite:///path/to.sqlite3 | postgres://...]
 
 Two scenarios, each synced from scratch once per `--concurrency` value:
@@ -94,6 +94,15 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """CPU time of another process so far (Linux), to tell whether the simulator bounds a pass."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def load() -> str:
     one, five, fifteen = os.getloadavg()
     return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} CPUs"
@@ -135,7 +144,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=10_000)
     parser.add_argument("--products", type=int, default=5)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--concurrency", default="1,4", help="worker counts to compare")
+    parser.add_argument("--concurrency", default="1,8", help="worker counts to compare")
     parser.add_argument("--latency", type=float, default=0.1)
     parser.add_argument("--latency-runs", type=int, default=200)
     parser.add_argument("--latency-products", type=int, default=2)
@@ -172,6 +181,7 @@ def main() -> None:
         client = AscClient(simulator.account["base_url"], tokens)
         queries = QueryCounter()
         reset_peak_rss()
+        simulator_before = process_cpu_seconds(simulator.process.pid)
         cpu_before = cpu_seconds()
         started = time.perf_counter()
         with connection.execute_wrapper(queries):
@@ -186,6 +196,7 @@ def main() -> None:
             "calls": run.api_calls,
             "seconds": elapsed,
             "cpu": cpu_seconds() - cpu_before,
+            "simulator_cpu": process_cpu_seconds(simulator.process.pid) - simulator_before,
             "statements": queries.count,
             "stored": stored,
             "peak": peak_rss_mib(),
@@ -230,7 +241,8 @@ def main() -> None:
                 f"{stored / figures['seconds']:,.0f} artifacts/s; "
                 f"{cpu:.1f} CPU s ({stored / cpu:,.0f} artifacts per CPU s), "
                 f"{figures['statements'] / runs:.1f} SQL statements per run, "
-                f"peak {figures['peak']:.0f} MiB resident; {load()}"
+                f"peak {figures['peak']:.0f} MiB resident; the simulator "
+                f"{figures['simulator_cpu']:.1f} CPU s; {load()}"
             )
         started = time.perf_counter()
         second = sync(client=figures["client"], reserve=0)

@@ -55,7 +55,7 @@ class Command(BaseCommand):
             type=int,
             default=None,
             metavar="N",
-            help="Build runs fetched at once, 1 to 16 (default: SYNC_CONCURRENCY, 4).",
+            help="Build runs fetched at once, 1 to 16 (default: SYNC_CONCURRENCY, 8).",
         )
         parser.add_argument(
             "--loop",
