@@ -118,12 +118,17 @@ class AscClient:
         self._lock = threading.Lock()
         self._paused_until = 0.0  # monotonic time until which every thread waits (429s)
         self._local = threading.local()
+        self._pool_maxsize = requests.adapters.DEFAULT_POOLSIZE  # connections kept per host
 
     def pool_size(self, workers: int) -> None:
         """Keep a connection per worker thread, so concurrent calls reuse theirs."""
-        adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=max(10, workers))
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
+        if workers <= self._pool_maxsize:
+            return
+        adapter = requests.adapters.HTTPAdapter(pool_maxsize=workers)
+        for prefix in ("https://", "http://"):
+            self.session.get_adapter(prefix).close()
+            self.session.mount(prefix, adapter)
+        self._pool_maxsize = workers
 
     @classmethod
     def from_settings_values(
@@ -279,7 +284,8 @@ class AscClient:
             attempt += 1
             self._wait_for_pause()
             auth = _BearerAuth(self.tokens.token())
-            ticket = self.budget.take() if self.budget is not None else None
+            budget = self.budget  # the same one settles the call, if it is replaced meanwhile
+            ticket = budget.take() if budget is not None else None
             with self._lock:
                 self.calls += 1
             logger.debug("GET %s (attempt %d)", path, attempt)
@@ -290,7 +296,7 @@ class AscClient:
                     rate_limit = self._note_rate_limit(response)
                 finally:
                     if ticket is not None:
-                        self.budget.settle(ticket, rate_limit.remaining if rate_limit else None)
+                        budget.settle(ticket, rate_limit.remaining if rate_limit else None)
                 status = response.status_code
                 if status == 401 and not renewed:
                     # Transient 401s happen: sign a fresh token once and try again.
