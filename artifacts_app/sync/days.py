@@ -17,10 +17,15 @@ from .upsert import UpsertPlan
 
 
 class TouchedDays:
-    def __init__(self, keep: bool = False) -> None:
+    def __init__(self, keep: bool = False, mark_again: bool = True) -> None:
         self.keep = keep  # whether the days are also kept in the database
+        # Whether a day is marked again by every write that touches it: needed where another
+        # worker may recount it (and take the mark) meanwhile. With one writer at a time, a
+        # mark stays until this writer's own recount, so once is enough.
+        self.mark_again = mark_again
         self.days: set[date] = set()
         self._unsaved: set[date] = set()
+        self._marked: set[date] = set()  # marked since the last recount
 
     def add(self, *moments) -> None:
         days = {_utc_date(moment) for moment in moments if moment is not None}
@@ -39,19 +44,22 @@ class TouchedDays:
     def save(self) -> None:
         """Keep the days added since the last save; call it inside the transaction that
         wrote the rows, so both commit or neither does."""
-        if self.keep and self._unsaved:
+        days = self._unsaved if self.mark_again else self._unsaved - self._marked
+        if self.keep and days:
             token = uuid.uuid4().hex
             RollupRecount.objects.bulk_create(
                 # One statement in day order: concurrent workers lock the rows in one order.
-                [RollupRecount(day=day, token=token) for day in sorted(self._unsaved)],
+                [RollupRecount(day=day, token=token) for day in sorted(days)],
                 update_conflicts=True,
                 unique_fields=["day"],
                 update_fields=["token"],
             )
+            self._marked |= days
         self._unsaved.clear()
 
     def recount(self, rebuild: bool = False) -> None:
         """Recount these days and every day a pass left marked; `rebuild` recounts all."""
+        self._marked.clear()
         marked = list(RollupRecount.objects.values_list("token", "day"))
         stats.refresh_rollup(rebuild=rebuild, days=self.days | {day for _token, day in marked})
         # Only the marks read. Each save has its own token and a token is never written

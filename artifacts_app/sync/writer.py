@@ -227,7 +227,7 @@ class Writer(DryRunWriter):
     def __init__(self, now, account: Account, per_product_locks: bool) -> None:
         super().__init__(now, account)
         self.per_product_locks = per_product_locks
-        self.days = TouchedDays(keep=True)
+        self.days = TouchedDays(keep=True, mark_again=per_product_locks)
 
     def account_lease(self):
         return nullcontext() if self.per_product_locks else locks.lease(locks.WHOLE_ACCOUNT)
