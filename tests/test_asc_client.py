@@ -5,6 +5,7 @@ import io
 import json
 import logging
 import socket
+import threading
 import time
 import traceback
 
@@ -24,6 +25,7 @@ from artifacts_app.asc import (
     TokenProvider,
     TransportError,
 )
+from artifacts_app.asc.budget import CallBudget
 from artifacts_app.asc.errors import error_from_response
 from artifacts_app.asc.resources import (
     build_action_from_json,
@@ -276,6 +278,48 @@ class FaultRecoveryTests:
         simulator.faults.inject("429-retry-after")
         list(client.products())
         assert sleeps == [7.0]
+
+    def test_a_retry_after_one_thread_got_pauses_the_other_threads_too(self, simulator, asc_tokens):
+        sleeps = Sleeps()
+        client = make_client(simulator, asc_tokens, sleep=sleeps)
+        simulator.faults.retry_after = 30
+        simulator.faults.inject("429-retry-after")
+        first = threading.Thread(target=lambda: list(client.products()))
+        first.start()
+        first.join()
+        second = threading.Thread(target=lambda: list(client.products()))
+        second.start()
+        second.join()
+
+        # The second thread, which got no 429 itself, waits out the rest of the pause.
+        assert sleeps[0] == 30.0 and 25 < sleeps[1] <= 30
+        assert client.calls == 3
+
+    def test_several_threads_share_the_budget_and_stop_above_the_reserve(
+        self, simulator, asc_tokens
+    ):
+        simulator.config.budget = 40
+        client = make_client(simulator, asc_tokens)
+        client.budget = CallBudget(reserve=10, refuse=lambda left: RuntimeError(left))
+        refused = []
+
+        def call_until_refused():
+            while True:
+                try:
+                    list(client.products())
+                except RuntimeError:
+                    refused.append(True)
+                    return
+
+        workers = [threading.Thread(target=call_until_refused) for _ in range(4)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+
+        assert len(refused) == 4
+        assert simulator.app.budget_remaining >= 10  # never a call into the reserve
+        assert simulator.app.budget_remaining <= 10 + 4  # but close to it
 
     def test_gives_up_after_bounded_attempts_with_a_typed_error(self, simulator, asc_client):
         simulator.faults.inject("500", count=10)

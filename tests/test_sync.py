@@ -4,6 +4,7 @@ import pytest
 
 from artifacts_app.asc.simulator import run_in_thread
 from artifacts_app.models import (
+    Account,
     ArtifactDailyTotal,
     ArtifactRollupState,
     CiArtifact,
@@ -16,6 +17,13 @@ from artifacts_app.models import (
     SyncRun,
 )
 from artifacts_app.sync import sync
+from tests.factories import (
+    make_artifact,
+    make_build_action,
+    make_build_run,
+    make_product,
+    make_workflow,
+)
 from tests.simulator_fixtures import SIM_ISSUER_ID, SIM_KEY_ID, start_simulator
 from tests.sync_helpers import (
     assert_daily_totals_match,
@@ -419,3 +427,27 @@ class HostileNameTests:
         stored = set(CiArtifact.objects.values_list("file_name", flat=True))
         assert {name.replace("\x00", "\ufffd") for name in upstream} <= stored
         assert "<script>alert(1)</script>.zip" in stored
+
+
+class WritePathTests:
+    def test_an_artifact_another_account_mirrors_is_left_alone_and_the_rest_is_stored(
+        self, settled, asc_tokens
+    ):
+        other = Account.objects.create(name="other team")
+        upstream = settled.dataset.all_visible_artifacts()[0]
+        theirs = make_artifact(
+            make_build_action(make_build_run(make_workflow(make_product(account=other)))),
+            asc_id=upstream.id,
+            file_size=1,
+        )
+
+        run = sync(client=fast_client(settled, asc_tokens), reserve=0)
+
+        assert run.status == SyncRun.Status.SUCCEEDED
+        assert "left 1 record(s) alone that another account mirrors" in run.error
+        theirs.refresh_from_db()
+        assert (theirs.account_id, theirs.file_size) == (other.pk, 1)
+        mine = {a for a in upstream_artifacts(settled.dataset) if a[0] != upstream.id}
+        assert {a for a in stored_artifacts() if a[0] != upstream.id} == mine
+        # The run holding it is stored whole but for that one artifact.
+        assert CiBuildAction.objects.filter(asc_id=upstream.action.id).exists()

@@ -192,10 +192,11 @@ def _stored_artifacts(database):
 
 
 class SyncProcessTests:
-    def test_a_pass_killed_mid_way_and_run_again_converges(self, project, simulator):
+    @pytest.mark.parametrize("concurrency", ["1", "4"])
+    def test_a_pass_killed_mid_way_and_run_again_converges(self, project, simulator, concurrency):
         env, database = project
         simulator.faults.latency = 0.01  # slow enough to be killed mid-way
-        process = _popen(env, "sync_artifacts", "--reserve", "0")
+        process = _popen(env, "sync_artifacts", "--reserve", "0", "--concurrency", concurrency)
         deadline = time.monotonic() + 60
         while _count(database, "artifacts_app_cibuildrun") < 8:
             assert process.poll() is None, process.communicate()

@@ -92,6 +92,8 @@ class LeaseTests:
         self, simulator, asc_tokens, monkeypatch
     ):
         monkeypatch.setattr(locks, "per_product_locks", lambda: False)  # SQLite's one lease
+        # A lease is renewed once a minute at most: here every run is a minute's work.
+        monkeypatch.setattr("artifacts_app.sync.walk.RENEW_EVERY", 0.0)
         later_sync = []
 
         def progress(event):

@@ -140,7 +140,7 @@ def _forget_the_mirror():
         model.objects.all().delete()
 
 
-def _faulty_first_then_later_sync(asc_key, asc_tokens, other_tool: bool):
+def _faulty_first_then_later_sync(asc_key, asc_tokens, other_tool: bool, concurrency: int):
     """A first sync, then one after three hours, under faults from seed 5."""
     server = start_simulator(asc_key, seed=5, runs=60, rates=dict(FAULT_MIX))
     log = RequestLog()
@@ -154,9 +154,17 @@ def _faulty_first_then_later_sync(asc_key, asc_tokens, other_tool: bool):
                 with suppress(AscError):
                     tool.product(product_id)
 
-        passes = [sync(client=client, reserve=0, progress=another_tool_on_the_same_api)]
+        def one_pass():
+            return sync(
+                client=client,
+                reserve=0,
+                progress=another_tool_on_the_same_api,
+                concurrency=concurrency,
+            )
+
+        passes = [one_pass()]
         server.dataset.advance(hours=3)
-        passes.append(sync(client=client, reserve=0, progress=another_tool_on_the_same_api))
+        passes.append(one_pass())
         outcome = (
             [(p.status, p.error, p.api_calls, p.created, p.updated) for p in passes],
             log.seen,
@@ -172,8 +180,9 @@ class ReproducibleFaultTests:
     def test_a_faulty_sync_under_a_fixed_seed_replays_exactly_whatever_else_calls_the_api(
         self, asc_key, asc_tokens
     ):
-        alone = _faulty_first_then_later_sync(asc_key, asc_tokens, other_tool=False)
-        shared = _faulty_first_then_later_sync(asc_key, asc_tokens, other_tool=True)
+        # One worker: the order of the requests is part of what replays.
+        alone = _faulty_first_then_later_sync(asc_key, asc_tokens, False, concurrency=1)
+        shared = _faulty_first_then_later_sync(asc_key, asc_tokens, True, concurrency=1)
 
         assert any(isinstance(outcome, str) or outcome >= 429 for *_r, outcome in alone[1])
         assert shared[0] == alone[0]

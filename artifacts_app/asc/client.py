@@ -4,13 +4,19 @@ One ``requests.Session``, a timeout on every call, pagination that follows ``lin
 verbatim, bounded retries with exponential backoff and jitter, the ``X-Rate-Limit`` budget
 exposed to callers, Apple's error documents turned into typed errors, and downloads
 streamed without the Authorization header. Nothing here logs a token, key or signed URL.
+
+Several threads may share one client (the sync fetches runs with a few workers): its
+counters are kept under a lock, a ``budget`` (``CallBudget``) is asked before every call,
+and a 429 or a ``Retry-After`` pauses every thread, not only the one that got it.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import random
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -21,6 +27,7 @@ import requests
 
 from . import downloads, resources, transport
 from .auth import TokenProvider
+from .budget import CallBudget
 from .downloads import DownloadSession
 from .errors import (
     AscError,
@@ -91,7 +98,7 @@ class AscClient:
     ):
         self.base_url = base_url.rstrip("/")
         self.tokens = tokens
-        self.session = session or requests.Session()
+        self.session = session or _own_session(self.base_url)
         self.session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
         # Downloads go to pre-signed URLs: a separate session that never carries credentials.
         self.download_session = download_session or DownloadSession()
@@ -104,9 +111,24 @@ class AscClient:
         self.rate_limited = 0  # of which answered 429
         self.downloads = 0
         self.rate_limit: RateLimit | None = None
+        self.budget: CallBudget | None = None  # asked before every call when set
         self._origin = _origin(self.base_url)
         self._host = urlsplit(self.base_url).netloc or self.base_url
         self._random = random.Random()
+        self._lock = threading.Lock()
+        self._paused_until = 0.0  # monotonic time until which every thread waits (429s)
+        self._local = threading.local()
+        self._pool_maxsize = requests.adapters.DEFAULT_POOLSIZE  # connections kept per host
+
+    def pool_size(self, workers: int) -> None:
+        """Keep a connection per worker thread, so concurrent calls reuse theirs."""
+        if workers <= self._pool_maxsize:
+            return
+        adapter = requests.adapters.HTTPAdapter(pool_maxsize=workers)
+        for prefix in ("https://", "http://"):
+            self.session.get_adapter(prefix).close()
+            self.session.mount(prefix, adapter)
+        self._pool_maxsize = workers
 
     @classmethod
     def from_settings_values(
@@ -260,12 +282,21 @@ class AscClient:
         renewed = False
         while True:
             attempt += 1
-            self.calls += 1
-            logger.debug("GET %s (attempt %d)", path, attempt)
+            self._wait_for_pause()
             auth = _BearerAuth(self.tokens.token())
+            budget = self.budget  # the same one settles the call, if it is replaced meanwhile
+            ticket = budget.take() if budget is not None else None
+            with self._lock:
+                self.calls += 1
+            logger.debug("GET %s (attempt %d)", path, attempt)
+            rate_limit = None
             try:
-                response = self.session.get(url, params=params, auth=auth, timeout=self.timeout)
-                self._note_rate_limit(response)
+                try:
+                    response = self.session.get(url, params=params, auth=auth, timeout=self.timeout)
+                    rate_limit = self._note_rate_limit(response)
+                finally:
+                    if ticket is not None:
+                        budget.settle(ticket, rate_limit.remaining if rate_limit else None)
                 status = response.status_code
                 if status == 401 and not renewed:
                     # Transient 401s happen: sign a fresh token once and try again.
@@ -274,14 +305,18 @@ class AscClient:
                     attempt -= 1
                     continue
                 if status == 429 or status >= 500:
-                    self.rate_limited += status == 429
+                    if status == 429:
+                        with self._lock:
+                            self.rate_limited += 1
                     retry_after = transport.retry_after(response)
                     error = error_from_response(
                         status, _json_or_none(response), retry_after=retry_after
                     )
                     if self._give_up(error, attempt, retry_after):
                         raise error
-                    self.wait_before_retry(attempt, retry_after)
+                    self.wait_before_retry(
+                        attempt, retry_after, everyone=status == 429 or retry_after is not None
+                    )
                     continue
                 if status >= 400:
                     raise error_from_response(status, _json_or_none(response))
@@ -318,18 +353,40 @@ class AscClient:
             and self.rate_limit.remaining == 0
         )
 
-    def wait_before_retry(self, attempt: int, retry_after: float | None = None) -> None:
+    def wait_before_retry(
+        self, attempt: int, retry_after: float | None = None, everyone: bool = False
+    ) -> None:
+        """Back off before attempt ``attempt + 1``; ``everyone``: every thread waits too
+        (the API asked to slow down, which a single thread's pause would not do)."""
         if retry_after is not None:
             delay = retry_after
         else:
             delay = min(BACKOFF_CAP, self.backoff * 2 ** (attempt - 1))
-            delay *= self._random.uniform(0.5, 1.0)  # jitter, so clients do not retry in step
+            with self._lock:  # random.Random is not safe to share between threads
+                delay *= self._random.uniform(0.5, 1.0)  # jitter: clients not in step
+        if everyone:
+            with self._lock:
+                until = max(self._paused_until, time.monotonic() + delay)
+                self._paused_until = until
+            self._local.waited_until = until
         self.sleep(delay)
 
-    def _note_rate_limit(self, response: requests.Response) -> None:
+    def _wait_for_pause(self) -> None:
+        """Wait out a pause another thread's 429 started (once: `sleep` may be a stand-in)."""
+        with self._lock:
+            until = self._paused_until
+        if until <= getattr(self._local, "waited_until", 0.0):
+            return
+        self._local.waited_until = until
+        delay = until - time.monotonic()
+        if delay > 0:
+            self.sleep(delay)
+
+    def _note_rate_limit(self, response: requests.Response) -> RateLimit | None:
         rate_limit = RateLimit.from_header(response.headers.get("X-Rate-Limit"))
         if rate_limit is not None:
             self.rate_limit = rate_limit
+        return rate_limit
 
 
 class _BearerAuth(requests.auth.AuthBase):
@@ -341,6 +398,18 @@ class _BearerAuth(requests.auth.AuthBase):
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         request.headers["Authorization"] = f"Bearer {self._token}"
         return request
+
+
+def _own_session(base_url: str) -> requests.Session:
+    """A session that reads the proxy and CA settings from the environment once, here:
+    left to requests, they are read again on every call, a cost that adds up over 30,000."""
+    session = requests.Session()
+    session.trust_env = False
+    session.proxies.update(requests.utils.get_environ_proxies(base_url))
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if bundle:
+        session.verify = bundle
+    return session
 
 
 def _segment(resource_id: str) -> str:

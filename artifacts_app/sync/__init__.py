@@ -4,6 +4,8 @@
 - `queued.py`: `sync_queued()`, the runs Xcode Cloud webhooks queued, between passes.
 - `walk.py`: `SyncPass`, the walk itself, one method per phase (recent runs, re-poll of
   unfinished runs, backfill), checking the hourly budget before every call.
+- `fetch.py`: `RunFetcher`, the workers that fetch runs' actions and artifacts ahead of the
+  writer (`--concurrency`), in list order.
 - `writer.py`: `Writer` stores what the walk fetched, a build run with its actions and
   artifacts in one transaction; `DryRunWriter` only counts it.
 - `upsert.py`: creates or updates rows of any mirror model by Apple's id.

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime
-from itertools import groupby
 
 from .. import stats
 from ..models import RollupRecount
@@ -18,10 +17,15 @@ from .upsert import UpsertPlan
 
 
 class TouchedDays:
-    def __init__(self, keep: bool = False) -> None:
+    def __init__(self, keep: bool = False, mark_again: bool = True) -> None:
         self.keep = keep  # whether the days are also kept in the database
+        # Whether a day is marked again by every write that touches it: needed where another
+        # worker may recount it (and take the mark) meanwhile. With one writer at a time, a
+        # mark stays until this writer's own recount, so once is enough.
+        self.mark_again = mark_again
         self.days: set[date] = set()
         self._unsaved: set[date] = set()
+        self._marked: set[date] = set()  # marked since the last recount
 
     def add(self, *moments) -> None:
         days = {_utc_date(moment) for moment in moments if moment is not None}
@@ -40,23 +44,30 @@ class TouchedDays:
     def save(self) -> None:
         """Keep the days added since the last save; call it inside the transaction that
         wrote the rows, so both commit or neither does."""
-        if self.keep and self._unsaved:
+        days = self._unsaved if self.mark_again else self._unsaved - self._marked
+        if self.keep and days:
             token = uuid.uuid4().hex
             RollupRecount.objects.bulk_create(
                 # One statement in day order: concurrent workers lock the rows in one order.
-                [RollupRecount(day=day, token=token) for day in sorted(self._unsaved)],
+                [RollupRecount(day=day, token=token) for day in sorted(days)],
                 update_conflicts=True,
                 unique_fields=["day"],
                 update_fields=["token"],
             )
+            self._marked |= days
         self._unsaved.clear()
 
     def recount(self, rebuild: bool = False) -> None:
         """Recount these days and every day a pass left marked; `rebuild` recounts all."""
-        marked = sorted(RollupRecount.objects.values_list("token", "day"))
+        self._marked.clear()
+        marked = list(RollupRecount.objects.values_list("token", "day"))
         stats.refresh_rollup(rebuild=rebuild, days=self.days | {day for _token, day in marked})
-        for token, pairs in groupby(marked, key=lambda pair: pair[0]):
-            RollupRecount.objects.filter(token=token, day__in=[day for _t, day in pairs]).delete()
+        # Only the marks read. Each save has its own token and a token is never written
+        # again, so a row still holding a token read is a mark read; a day marked again
+        # meanwhile holds a later token and stays. A statement per 500 saves, not per save.
+        tokens = sorted({token for token, _day in marked})
+        for start in range(0, len(tokens), 500):
+            RollupRecount.objects.filter(token__in=tokens[start : start + 500]).delete()
 
 
 def _utc_date(moment) -> date:

@@ -62,6 +62,7 @@ def sync_queued(
         return QueuedResult()
     calls_before = client.calls
     writer = Writer(timezone.now(), account, locks.per_product_locks())
+    # One run at a time: a queued run's calls depend on each other, nothing to fetch ahead.
     walk = SyncPass(client, writer, reserve=account.hourly_reserve, should_stop=should_stop)
     runs = 0
     try:
@@ -73,5 +74,6 @@ def sync_queued(
     except AscError as exc:
         raise SyncError(" ".join(str(exc).split())) from None
     finally:
+        walk.close()
         writer.finish(rebuild=False)
     return QueuedResult(runs, client.calls - calls_before)

@@ -6,6 +6,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 
+from django.conf import settings
 from django.utils import timezone
 
 from .. import locks
@@ -21,6 +22,8 @@ from .writer import DryRunWriter, Writer
 
 logger = logging.getLogger(__name__)
 
+MAX_CONCURRENCY = 16  # workers a pass may use: more only queue behind Apple's latency
+
 
 def sync(
     client: AscClient | None = None,
@@ -31,8 +34,12 @@ def sync(
     should_stop: Callable[[], bool] | None = None,
     progress: Callable[[ProgressEvent], None] | None = None,
     account: Account | None = None,
+    concurrency: int | None = None,
 ) -> SyncRun:
     """Run one sync pass and return its `SyncRun` (SUCCEEDED, PARTIAL or FAILED).
+
+    `concurrency`: how many workers fetch runs' actions and artifacts (default
+    `SYNC_CONCURRENCY`); 1 fetches one call after another.
 
     Raises `SyncError` when the pass cannot start (no usable key, another sync running);
     a pass without a usable key is recorded as FAILED first, so /healthz reports it. A pass
@@ -63,13 +70,19 @@ def sync(
         writer = DryRunWriter(now, account)
     else:
         writer = Writer(now, account, locks.per_product_locks())
-    walk = SyncPass(client, writer, full, reserve, should_stop, progress)
+    if concurrency is None:
+        concurrency = settings.SYNC_CONCURRENCY
+        if not 1 <= concurrency <= MAX_CONCURRENCY:
+            raise SyncError(f"SYNC_CONCURRENCY must be from 1 to {MAX_CONCURRENCY}")
+    walk = SyncPass(client, writer, full, reserve, should_stop, progress, concurrency)
     try:
         with writer.account_lease() as held:
             walk.renew = held.renew if held else None
             return _record_pass(walk, full, dry_run, product_ids)
     except locks.LockBusy as exc:
         raise SyncError(f"{exc}; this pass did nothing") from None
+    finally:
+        walk.close()
 
 
 def _record_pass(walk: SyncPass, full: bool, dry_run: bool, product_ids: list[str]) -> SyncRun:

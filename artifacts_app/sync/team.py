@@ -29,7 +29,7 @@ def check_team(walk, product_ids: list[str]) -> None:
     live = writer.rows(CiProduct).filter(gone_upstream_at__isnull=True)
     stored = set(live.values_list("asc_id", flat=True))
     if stored and (changed or not product_ids):
-        listed = list(walk.guarded(walk.client.products()))
+        listed = list(walk.client.products())  # the pass's budget guards every call
         walk.listed_products = listed
         seen = {product.id for product in listed}
         if not seen & stored and (seen or changed):

@@ -1,7 +1,8 @@
 """Create or update mirror rows by Apple's id, for any mirror model.
 
 `plan_upsert()` compares the records with the stored rows field by field and says what would
-change; `UpsertPlan.apply()` writes that in bulk. A dry run plans and never applies.
+change; `UpsertPlan.apply()` writes that in bulk: an insert for the new rows, an upsert of the
+changed columns for the others. A dry run plans and never applies.
 """
 
 from __future__ import annotations
@@ -44,9 +45,18 @@ class UpsertPlan:
             else:
                 pks.update({row.asc_id: row.pk for row in self.to_create})
         if self.to_update:
-            model.objects.bulk_update(
-                [row for row, _before in self.to_update],
-                sorted(self.changed_fields | {"last_synced_at"}),
+            # One INSERT ... ON CONFLICT (asc_id) DO UPDATE of the changed columns, on SQLite
+            # and PostgreSQL alike: lighter than an UPDATE with a CASE per row and column.
+            # The rows exist (they were read), so every one of them takes the update.
+            fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+            model.objects.bulk_create(
+                [
+                    model(**{f.attname: getattr(row, f.attname) for f in fields})
+                    for row, _before in self.to_update
+                ],
+                update_conflicts=True,
+                unique_fields=["asc_id"],
+                update_fields=sorted(self.changed_fields | {"last_synced_at"}),
                 batch_size=500,
             )
         return pks

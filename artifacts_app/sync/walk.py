@@ -6,27 +6,36 @@ permitting) continues the backfill of older runs from the stored `links.next`. R
 every product comes before the history of any. A run stored as COMPLETE is never fetched again
 (unless `full`); an action stored as COMPLETE keeps its artifacts, so a re-polled run costs one
 call plus one per new action. What the walk fetches goes to its writer.
+
+Runs' actions and artifacts are fetched by a few workers (`fetch.py`) while this thread writes
+the runs in list order; the hourly budget is checked before every call, whichever thread
+makes it, and the pass stops before a call would dip into the reserve.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator
+import time
+from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass
 
 from .. import locks
 from ..asc import resources
+from ..asc.budget import CallBudget
 from ..asc.client import AscClient
 from ..asc.errors import NotFoundError, ParameterError
 from ..models import CiBuildAction, CiBuildRun, CiProduct, CiWorkflow, ExecutionProgress
 from . import columns
 from .errors import SyncError, SyncStopped
+from .fetch import Job, RunFetcher, RunTree
 from .upsert import storable_id
 from .writer import DryRunWriter, FetchedRun
 
 logger = logging.getLogger(__name__)
 
 COMPLETE = ExecutionProgress.COMPLETE
+RENEW_EVERY = 60.0  # seconds between lease renewals: a lease lasts 15 minutes
 
 
 @dataclass
@@ -49,6 +58,7 @@ class SyncPass:
         reserve: int = 0,
         should_stop: Callable[[], bool] | None = None,
         progress: Callable[[ProgressEvent], None] | None = None,
+        concurrency: int = 1,
     ) -> None:
         self.client = client
         self.writer = writer
@@ -62,6 +72,15 @@ class SyncPass:
         self.renew: Callable[[], None] | None = None  # keeps the lease (account or product)
         # The key's products, when the team check (`team.py`) listed them already.
         self.listed_products: list[resources.Product] | None = None
+        self._renewed_at = time.monotonic()
+        # Every call of the pass, from any thread, asks this budget first.
+        client.budget = CallBudget(reserve, self._reserve_reached)
+        self.fetcher = RunFetcher(client, concurrency, self._storable)
+
+    def close(self) -> None:
+        """Stop the workers and hand the client back without this pass's budget."""
+        self.fetcher.close()
+        self.client.budget = None
 
     def run(self, product_ids: list[str]) -> None:
         products = self.products(product_ids)
@@ -74,29 +93,15 @@ class SyncPass:
 
     # --- budget, stop requests, progress ----------------------------------------------------
 
-    def before_call(self) -> None:
-        """Stop before a call that would dip into the reserve kept for other tools."""
-        remaining = self.client.rate_limit.remaining if self.client.rate_limit else None
-        if remaining is not None and remaining <= self.reserve:
-            raise SyncStopped(
-                f"the hourly budget reached the reserve of {self.reserve} calls "
-                f"({remaining} left); the next pass continues"
-            )
+    def _reserve_reached(self, left: int) -> SyncStopped:
+        return SyncStopped(
+            f"the hourly budget reached the reserve of {self.reserve} calls "
+            f"({left} left); the next pass continues"
+        )
 
     def between_units(self) -> None:
         if self.should_stop():
             raise SyncStopped("stop requested; the next pass continues")
-
-    def guarded(self, iterable: Iterable) -> Iterator:
-        """Iterate a paging generator, checking the budget before each page is fetched."""
-        iterator = iter(iterable)
-        while True:
-            self.before_call()
-            try:
-                item = next(iterator)
-            except StopIteration:
-                return
-            yield item
 
     def report(self, product: str, phase: str) -> None:
         if self.progress is not None:
@@ -120,21 +125,25 @@ class SyncPass:
         return kept
 
     def _renew(self) -> None:
-        if self.renew is not None:
+        """Keep the lease, once a minute at most: a statement and a commit of its own."""
+        if self.renew is not None and time.monotonic() - self._renewed_at >= RENEW_EVERY:
             self.renew()
+            self._renewed_at = time.monotonic()
 
     def _in_product_lease(self, product: CiProduct, work) -> None:
         account_renew = self.renew
         try:
             with self.writer.product_lease(product.asc_id) as held:
-                self.renew = held.renew if held else account_renew
+                if held:
+                    self.renew, self._renewed_at = held.renew, time.monotonic()
                 work(product)
         except locks.LockBusy:
             if product.asc_id not in self.skipped_products:
                 self.skipped_products.append(product.asc_id)
             logger.info("product %s: another sync is working on it; skipped", product.asc_id)
         finally:
-            self.renew = account_renew
+            if self.renew is not account_renew:
+                self.renew, self._renewed_at = account_renew, 0.0  # due: it waited meanwhile
 
     # --- phases -----------------------------------------------------------------------------
 
@@ -147,7 +156,6 @@ class SyncPass:
                     raise SyncError(
                         f"{ascii(product_id)[:80]} is not a product id: check --product"
                     )
-                self.before_call()
                 try:
                     records.append(self.client.product(product_id))
                 except NotFoundError:
@@ -161,7 +169,7 @@ class SyncPass:
         elif self.listed_products is not None:
             records, self.listed_products = self.listed_products, None
         else:
-            records = list(self.guarded(self.client.products()))
+            records = list(self.client.products())
         records = self._storable(records, "product")
         pks = self.writer.upsert_products({p.id: columns.product_columns(p) for p in records})
         if not product_ids:
@@ -187,9 +195,7 @@ class SyncPass:
             # Another worker walked all of it after this pass began: not twice.
             logger.info("product %s: walked in full by another sync meanwhile", product.asc_id)
             return
-        workflows = self._storable(
-            list(self.guarded(self.client.workflows(product.asc_id))), "workflow"
-        )
+        workflows = self._storable(list(self.client.workflows(product.asc_id)), "workflow")
         workflow_pks = writer.upsert(
             CiWorkflow, {w.id: columns.workflow_columns(w, product.pk) for w in workflows}
         )
@@ -203,7 +209,7 @@ class SyncPass:
         top_number = None
         reached = False
         self.report(product.name, "recent")
-        for page in self.guarded(self.client.build_run_pages(product.asc_id)):
+        for page in self.client.build_run_pages(product.asc_id):
             if page.items and top_number is None:
                 top_number = page.items[0].number
             for run in page.items:
@@ -238,13 +244,17 @@ class SyncPass:
             .order_by("-number")
         )
         self.report(product.name, "re-poll")
-        for row in [row for row in unfinished if row.asc_id not in seen]:
-            self.between_units()
-            try:
-                run = self._fetch_run(row.asc_id)
-            except NotFoundError:
-                continue
-            self._sync_run(product, run, self._workflow_pk(run, workflow_pks), row)
+        rows = [row for row in unfinished if row.asc_id not in seen]
+        jobs = [Job(row.asc_id, self._complete_actions(row), by_id=True) for row in rows]
+        with closing(self.fetcher.in_order(jobs)) as trees:
+            for row in rows:
+                self.between_units()
+                tree = next(trees)
+                if tree.run is None:  # the run itself is gone upstream
+                    self.writer.mark_run_tree_gone(CiBuildRun.objects.filter(pk=row.pk))
+                    continue
+                workflow_pk = self._workflow_pk(tree.run, workflow_pks)
+                self._store_run(product, tree.run, workflow_pk, row, tree)
 
     def backfill(self, product: CiProduct) -> None:
         """Older runs, from where the last pass stopped, one page at a time."""
@@ -266,7 +276,7 @@ class SyncPass:
         self.report(product.name, "backfill")
         try:
             pages = self.client.build_run_pages(product.asc_id, start_url=start_url)
-            for page in self.guarded(pages):
+            for page in pages:
                 self._sync_page(product, page.items, workflow_pks)
                 writer.advance_backfill(sync_state, page, None)
                 self.report(product.name, "backfill")
@@ -300,13 +310,14 @@ class SyncPass:
         with self.writer.product_lease(product.asc_id):
             workflow_pks: dict = {}
             if run.workflow_id and self._workflow_pk(run, workflow_pks) is None:
-                workflows = list(self.guarded(self.client.workflows(product.asc_id)))
+                workflows = list(self.client.workflows(product.asc_id))
                 workflow_pks = self.writer.upsert(
                     CiWorkflow, {w.id: columns.workflow_columns(w, product.pk) for w in workflows}
                 )
             workflow_pk = workflow_pks.get(run.workflow_id)
             if run.is_finished:
-                self._sync_run(product, run, workflow_pk, row)
+                tree = self.fetcher.tree(Job(run.id, self._complete_actions(row)))
+                self._store_run(product, run, workflow_pk, row, tree)
             elif row is None:
                 self.writer.store_run(FetchedRun(product, run, workflow_pk, [], {}, None))
             else:
@@ -316,7 +327,6 @@ class SyncPass:
 
     def _fetch_run(self, run_id: str) -> resources.BuildRun:
         """The run from the API; one it no longer knows is marked gone (and NotFoundError)."""
-        self.before_call()
         try:
             return self.client.build_run(run_id)
         except NotFoundError:
@@ -330,6 +340,7 @@ class SyncPass:
             row.asc_id: row
             for row in self.writer.rows(CiBuildRun).filter(asc_id__in=[r.id for r in runs])
         }
+        to_fetch = []
         for run in runs:
             row = stored.get(run.id)
             workflow_pk = self._workflow_pk(run, workflow_pks)
@@ -341,8 +352,12 @@ class SyncPass:
             ):
                 self.writer.refresh_run(product, run, row, workflow_pk)
                 continue
-            self.between_units()
-            self._sync_run(product, run, workflow_pk, row)
+            to_fetch.append((run, workflow_pk, row))
+        jobs = [Job(run.id, self._complete_actions(row)) for run, _pk, row in to_fetch]
+        with closing(self.fetcher.in_order(jobs)) as trees:
+            for run, workflow_pk, row in to_fetch:
+                self.between_units()
+                self._store_run(product, run, workflow_pk, row, next(trees))
         self._renew()  # a walk over stored runs can take a while too
 
     def _workflow_pk(self, run: resources.BuildRun, workflow_pks: dict) -> int | None:
@@ -355,35 +370,30 @@ class SyncPass:
                 workflow_pks[run.workflow_id] = pk
         return workflow_pks.get(run.workflow_id)
 
-    def _sync_run(self, product, run: resources.BuildRun, workflow_pk, row) -> None:
-        """Fetch a run's actions and their artifacts, then hand them to the writer.
+    def _complete_actions(self, row) -> frozenset[str]:
+        """The stored run's actions stored as complete: their artifacts are not fetched again.
+        A new run skips the query."""
+        if row is None or self.full:
+            return frozenset()
+        return frozenset(
+            CiBuildAction.objects.filter(
+                build_run_id=row.pk, execution_progress=COMPLETE, gone_upstream_at=None
+            ).values_list("asc_id", flat=True)
+        )
+
+    def _store_run(self, product, run: resources.BuildRun, workflow_pk, row, tree: RunTree):
+        """Hand a run with the actions and artifacts fetched under it to the writer.
 
         `row` is the run's stored row, or None; a new run skips the queries that only
         matter for rows stored before (gone marks, denormalised fields)."""
-        client = self.client
-        stored_complete_actions: set[str] = set()
-        if row is not None and not self.full:
-            stored_complete_actions = set(
-                CiBuildAction.objects.filter(
-                    build_run_id=row.pk, execution_progress=COMPLETE, gone_upstream_at=None
-                ).values_list("asc_id", flat=True)
-            )
-        try:
-            actions = self._storable(list(self.guarded(client.actions(run.id))), "build action")
-            artifacts: dict[str, list[resources.Artifact]] = {}
-            for action in actions:
-                if action.execution_progress != COMPLETE:
-                    continue  # artifacts appear once an action completes; re-polled until then
-                if action.id in stored_complete_actions:
-                    continue  # stored with its artifacts already
-                listed = list(self.guarded(client.artifacts(action.id)))
-                artifacts[action.id] = self._storable(listed, "artifact")
-        except NotFoundError:
+        if tree.gone:
             # The run (or an action) vanished between the list and now.
             self.writer.mark_run_tree_gone(self.writer.rows(CiBuildRun).filter(asc_id=run.id))
             return
         self.runs_fetched += 1
-        self.writer.store_run(FetchedRun(product, run, workflow_pk, actions, artifacts, row))
+        self.writer.store_run(
+            FetchedRun(product, run, workflow_pk, tree.actions, tree.artifacts, row)
+        )
         self._renew()
 
     def _mark_runs_gone(self, product: CiProduct, seen: set[str]) -> None:

@@ -135,17 +135,28 @@ class DryRunWriter:
 
     def store_run(self, fetched: FetchedRun) -> None:
         """A run with its actions and artifacts; what it no longer lists is marked gone."""
+        self._store_run(fetched, fresh=False)
+
+    def _store_run(self, fetched: FetchedRun, fresh: bool) -> None:
+        """`fresh`: the run is new and so, surely, is everything under it: no look-ups."""
         product, run, workflow_pk = fetched.product, fetched.run, fetched.workflow_pk
         run_values = columns.run_columns(run, product.pk, workflow_pk)
-        # The walk read the run's row already: no second look-up.
-        rows = [fetched.row] if fetched.stored else []
+        # The walk read the run's row already (of this account): no second look-up.
+        rows = [fetched.row] if fetched.stored else [] if fresh else None
         plan = self._plan(CiBuildRun, {run.id: run_values}, rows=rows)
         run_pk = self._write(plan).get(run.id)
+        if run_pk is None and not plan.to_create:
+            return  # another account mirrors this run: it keeps it (see `UpsertPlan.foreign`)
         stored = fetched.stored and run_pk is not None
         if stored:
             self._follow_run(run_pk, product.pk, workflow_pk, run.created_date)
-        action_pks = self.upsert(
-            CiBuildAction, {a.id: columns.action_columns(a, run_pk) for a in fetched.actions}
+        below = [] if fresh else None
+        action_pks = self._write(
+            self._plan(
+                CiBuildAction,
+                {a.id: columns.action_columns(a, run_pk) for a in fetched.actions},
+                rows=below,
+            )
         )
         if stored:
             self.mark_gone(
@@ -165,7 +176,7 @@ class DryRunWriter:
             for action_id, items in fetched.artifacts.items()
             for artifact in items
         }
-        plan = self._plan(CiArtifact, artifact_values)
+        plan = self._plan(CiArtifact, artifact_values, rows=below)
         self.days.add_artifacts(plan)
         self._write(plan)
         if not stored:
@@ -219,7 +230,7 @@ class Writer(DryRunWriter):
     def __init__(self, now, account: Account, per_product_locks: bool) -> None:
         super().__init__(now, account)
         self.per_product_locks = per_product_locks
-        self.days = TouchedDays(keep=True)
+        self.days = TouchedDays(keep=True, mark_again=per_product_locks)
 
     def account_lease(self):
         if self.per_product_locks:
@@ -280,8 +291,19 @@ class Writer(DryRunWriter):
             super().mark_run_tree_gone(runs)
 
     def store_run(self, fetched: FetchedRun) -> None:
+        if not fetched.stored:
+            # A run this account never stored: insert it and all under it without looking
+            # up each row first. Should any be stored already (by another account mirroring
+            # the same team), the transaction fails and the run is written the careful way.
+            counted, foreign = dataclasses.replace(self.counts), list(self.foreign)
+            try:
+                with self._transaction():
+                    self._store_run(fetched, fresh=True)
+                return
+            except IntegrityError:
+                self.counts, self.foreign = counted, foreign
         with self._transaction():
-            super().store_run(fetched)
+            self._store_run(fetched, fresh=False)
 
     def _save_run(self, plan: UpsertPlan, product_pk, workflow_pk, created_date) -> None:
         with self._transaction():

@@ -16,6 +16,7 @@ from artifacts_app.contents.inspect import inspect_after_sync
 from artifacts_app.models import SyncRun
 from artifacts_app.progress import TerminalBar
 from artifacts_app.sync import SyncError, sync, sync_queued
+from artifacts_app.sync.run import MAX_CONCURRENCY
 
 # How often a loop looks for runs that webhooks queued (and alerts that fell due).
 QUEUE_POLL_SECONDS = 1.0
@@ -59,6 +60,13 @@ class Command(BaseCommand):
             "(default: SYNC_RESERVE_CALLS).",
         )
         parser.add_argument(
+            "--concurrency",
+            type=int,
+            default=None,
+            metavar="N",
+            help="Build runs fetched at once, 1 to 16 (default: SYNC_CONCURRENCY, 8).",
+        )
+        parser.add_argument(
             "--loop",
             action="store_true",
             help="Keep syncing, one pass every --interval seconds, until SIGTERM or SIGINT.",
@@ -85,6 +93,9 @@ class Command(BaseCommand):
             )
         # With several accounts every line names its account; with one, nothing changes.
         self.named = len(self.accounts) > 1
+        concurrency = options["concurrency"]
+        if concurrency is not None and not 1 <= concurrency <= MAX_CONCURRENCY:
+            raise CommandError(f"--concurrency must be from 1 to {MAX_CONCURRENCY}")
         stop = threading.Event()
         try:
             with _stop_on_signals(stop, self._stopping):
@@ -203,6 +214,7 @@ class Command(BaseCommand):
                 reserve=options["reserve"],
                 should_stop=stop.is_set,
                 progress=progress,
+                concurrency=options["concurrency"],
             )
         except SyncError as exc:
             progress.done()
