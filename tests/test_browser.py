@@ -434,6 +434,7 @@ def test_the_usage_page_draws_compute_hours_against_the_plan(page, live_server):
 def test_the_sync_health_page_shows_each_account_with_its_webhook_queue(page, live_server):
     User.objects.filter(username="dana").update(is_staff=True)
     team_b = Account.objects.create(name="team-b")
+    team_b.users.add(User.objects.get(username="dana"))
     SyncRun.objects.create(
         account=team_b, status="failed", error='401 NOT_AUTHORIZED <script>alert("b")</script>'
     )
