@@ -1,7 +1,8 @@
 """App Store Connect: HTTP, JSON:API and the Xcode Cloud simulator. Knows nothing of models."""
 
 from .auth import TokenProvider
-from .client import AscClient, RateLimit
+from .budget import RateLimit
+from .client import AscClient
 from .errors import (
     AscError,
     AuthenticationError,

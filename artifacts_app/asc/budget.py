@@ -5,11 +5,13 @@ with calls in flight it is already out of date when it arrives, and responses ar
 order. ``CallBudget`` keeps a figure that never overstates what is left: the last header,
 less every call sent since that request and every call that was in flight when it was sent
 (any of them may have been counted after it). A call is let through only while that figure
-stays above the reserve, so no number of workers can spend past it.
+stays above the reserve, so no number of workers can spend past it. ``RateLimit`` is the
+header itself, as the client last saw it.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -65,3 +67,24 @@ class CallBudget:
             # A later call's header knows more: an earlier one arriving late is ignored.
             if self._basis is None or ticket.sent_before > self._basis[1].sent_before:
                 self._basis = (remaining, ticket)
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """The hourly budget from the last ``X-Rate-Limit`` header."""
+
+    limit: int | None
+    remaining: int | None
+
+    @classmethod
+    def from_header(cls, value: str | None) -> RateLimit | None:
+        if not value:
+            return None
+        pairs = dict(re.findall(r"([\w-]+):(\d+)", value))
+        if "user-hour-lim" not in pairs and "user-hour-rem" not in pairs:
+            return None
+        limit, remaining = pairs.get("user-hour-lim"), pairs.get("user-hour-rem")
+        return cls(
+            limit=int(limit) if limit is not None else None,
+            remaining=int(remaining) if remaining is not None else None,
+        )

@@ -13,13 +13,10 @@ and a 429 or a ``Retry-After`` pauses every thread, not only the one that got it
 from __future__ import annotations
 
 import logging
-import os
 import random
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -27,7 +24,7 @@ import requests
 
 from . import downloads, resources, transport
 from .auth import TokenProvider
-from .budget import CallBudget
+from .budget import CallBudget, RateLimit
 from .downloads import DownloadSession
 from .errors import (
     AscError,
@@ -63,27 +60,6 @@ ACTION_FIELDS = (
 ARTIFACT_FIELDS = "fileType,fileName,fileSize,downloadUrl"
 
 
-@dataclass(frozen=True)
-class RateLimit:
-    """The hourly budget from the last ``X-Rate-Limit`` header."""
-
-    limit: int | None
-    remaining: int | None
-
-    @classmethod
-    def from_header(cls, value: str | None) -> RateLimit | None:
-        if not value:
-            return None
-        pairs = dict(re.findall(r"([\w-]+):(\d+)", value))
-        if "user-hour-lim" not in pairs and "user-hour-rem" not in pairs:
-            return None
-        limit, remaining = pairs.get("user-hour-lim"), pairs.get("user-hour-rem")
-        return cls(
-            limit=int(limit) if limit is not None else None,
-            remaining=int(remaining) if remaining is not None else None,
-        )
-
-
 class AscClient:
     def __init__(
         self,
@@ -98,7 +74,7 @@ class AscClient:
     ):
         self.base_url = base_url.rstrip("/")
         self.tokens = tokens
-        self.session = session or _own_session(self.base_url)
+        self.session = session or transport.own_session(self.base_url)
         self.session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
         # Downloads go to pre-signed URLs: a separate session that never carries credentials.
         self.download_session = download_session or DownloadSession()
@@ -283,7 +259,7 @@ class AscClient:
         while True:
             attempt += 1
             self._wait_for_pause()
-            auth = _BearerAuth(self.tokens.token())
+            auth = transport.BearerAuth(self.tokens.token())
             budget = self.budget  # the same one settles the call, if it is replaced meanwhile
             ticket = budget.take() if budget is not None else None
             with self._lock:
@@ -387,29 +363,6 @@ class AscClient:
         if rate_limit is not None:
             self.rate_limit = rate_limit
         return rate_limit
-
-
-class _BearerAuth(requests.auth.AuthBase):
-    """The token as request auth, so an entry in ~/.netrc cannot take its place."""
-
-    def __init__(self, token: str):
-        self._token = token
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers["Authorization"] = f"Bearer {self._token}"
-        return request
-
-
-def _own_session(base_url: str) -> requests.Session:
-    """A session that reads the proxy and CA settings from the environment once, here:
-    left to requests, they are read again on every call, a cost that adds up over 30,000."""
-    session = requests.Session()
-    session.trust_env = False
-    session.proxies.update(requests.utils.get_environ_proxies(base_url))
-    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-    if bundle:
-        session.verify = bundle
-    return session
 
 
 def _segment(resource_id: str) -> str:
