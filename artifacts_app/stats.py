@@ -79,10 +79,20 @@ def _pending(f: Scope, dated: bool):
     return _of_types(in_scope(qs, f), f)
 
 
+def _watermark():
+    """The highest artifact id the rollup holds, as a subquery."""
+    return ArtifactRollupState.objects.filter(pk=1).values("last_artifact_id")
+
+
+def _first_pending():
+    """The id of the first artifact above the rollup's watermark (None if none), a subquery."""
+    above = CiArtifact.objects.filter(id__gt=Coalesce(Subquery(_watermark()), Value(0)))
+    return Subquery(above.order_by("id").values("id")[:1])
+
+
 def _first_pending_id() -> int | None:
     """The id of the first artifact above the rollup's watermark, if any (one query)."""
-    watermark = ArtifactRollupState.objects.filter(pk=1).values("last_artifact_id")
-    above = CiArtifact.objects.filter(id__gt=Coalesce(Subquery(watermark), Value(0)))
+    above = CiArtifact.objects.filter(id__gt=Coalesce(Subquery(_watermark()), Value(0)))
     return above.order_by("id").values_list("id", flat=True).first()
 
 
@@ -260,21 +270,29 @@ def _largest_candidates(f: Scope, limit: int) -> Q | None:
     biggest of those, at least `limit` artifacts reach T: the largest are those above T,
     all in the fewer than `limit` groups whose biggest is above T (read by index, per day,
     type and workflow or product), those of exactly T (by the size index), and those above
-    the watermark. None with branches, which the rollup cannot tell apart.
+    the watermark. One query; None with branches, which the rollup cannot tell apart.
     """
     if f.branches:
         return None
     rolled = _rolled(f, dated=True)
-    nth = list(rolled.order_by("-largest").values_list("largest", flat=True)[limit - 1 : limit])
-    threshold = nth[0] if nth else 0
-    candidates = Q(file_size=threshold)
     per_workflow = rolled.model is ArtifactDailyTotal
-    fields = (
-        ("day", "file_type", "product_id", "workflow_id") if per_workflow else ("day", "file_type")
+    fields = ("day", "file_type") + (("product_id", "workflow_id") if per_workflow else ())
+    # The biggest groups, each row also carrying the first artifact above the watermark.
+    top = list(
+        rolled.annotate(pending=_first_pending())
+        .order_by("-largest")
+        .values_list("pending", "largest", *fields)[:limit]
     )
-    for day, file_type, *owner in (
-        rolled.filter(largest__gt=threshold).values_list(*fields).order_by()
-    ):
+    threshold = top[-1][1] if len(top) == limit else 0
+    candidates = Q(file_size=threshold)
+    # Plain values, not subqueries, so that the database reads each part of the OR by index.
+    if not top:
+        candidates |= Q(id__gte=_first_pending())
+    elif top[0][0] is not None:
+        candidates |= Q(id__gte=top[0][0])
+    for _, largest, day, file_type, *owner in top:
+        if largest <= threshold:
+            continue
         group = Q(
             file_type=file_type,
             run_created_date__gte=midnight(day),
@@ -285,9 +303,6 @@ def _largest_candidates(f: Scope, limit: int) -> Q | None:
             product_id, workflow_id = owner
             group &= Q(workflow_id=workflow_id) if workflow_id else Q(product_id=product_id)
         candidates |= group
-    first_pending = _first_pending_id()
-    if first_pending is not None:
-        candidates |= Q(id__gte=first_pending)
     return candidates
 
 

@@ -101,7 +101,8 @@ def scratch_database(name, keep=False, reuse=False):
     else:
         db["TEST"]["NAME"] = f"{name}_{db['NAME']}"
     setup_test_environment()
-    config = setup_databases(verbosity=0, interactive=False, keepdb=reuse)
+    # No serialized copy of the rows for test rollbacks: a reused database may hold millions.
+    config = setup_databases(verbosity=0, interactive=False, keepdb=reuse, serialized_aliases=[])
     try:
         yield vendor
     finally:

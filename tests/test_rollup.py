@@ -16,7 +16,7 @@ from tests.factories import make_artifact, make_workflow
 from tests.test_stats import filters, run_with
 
 fill_largest = importlib.import_module(
-    "artifacts_app.migrations.0011_dashboard_perf_rollup_largest"
+    "artifacts_app.migrations.0011_dashboard_perf_page_reads"
 ).fill_largest
 
 

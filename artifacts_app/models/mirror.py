@@ -171,6 +171,14 @@ class CiBuildRun(MirrorModel, IssueCountsMixin):
             models.Index(fields=["product", "execution_progress"], name="run_product_progress_idx"),
             # The dashboard's "recent runs" table: newest runs in a date range.
             models.Index(fields=["-created_date", "-number"], name="run_created_idx"),
+            # The same narrowed to products or to workflows: walked newest first, it stops at
+            # the page's last run instead of sorting a year of them.
+            models.Index(
+                fields=["product", "-created_date", "-number"], name="run_product_created_idx"
+            ),
+            models.Index(
+                fields=["workflow", "-created_date", "-number"], name="run_workflow_created_idx"
+            ),
         ]
 
     def __str__(self):

@@ -63,4 +63,16 @@ class Migration(migrations.Migration):
             field=models.PositiveBigIntegerField(default=0),
         ),
         migrations.RunPython(fill_largest, migrations.RunPython.noop),
+        migrations.AddIndex(
+            model_name="cibuildrun",
+            index=models.Index(
+                fields=["product", "-created_date", "-number"], name="run_product_created_idx"
+            ),
+        ),
+        migrations.AddIndex(
+            model_name="cibuildrun",
+            index=models.Index(
+                fields=["workflow", "-created_date", "-number"], name="run_workflow_created_idx"
+            ),
+        ),
     ]
