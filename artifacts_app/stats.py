@@ -255,7 +255,8 @@ def largest_artifacts(f: Scope, limit: int = 10) -> list[CiArtifact]:
     qs = artifact_queryset(f).filter(file_size__isnull=False)
     candidates = _largest_candidates(f, limit)
     if candidates is not None:
-        qs = qs.filter(candidates)
+        # By key from the few candidates, which the filters of the range then narrow.
+        qs = qs.filter(pk__in=CiArtifact.objects.filter(candidates).values("pk"))
     return list(
         qs.select_related("build_run", "build_action", "workflow__product", "product").order_by(
             "-file_size", "id"

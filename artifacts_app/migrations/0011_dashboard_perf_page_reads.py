@@ -69,10 +69,4 @@ class Migration(migrations.Migration):
                 fields=["product", "-created_date", "-number"], name="run_product_created_idx"
             ),
         ),
-        migrations.AddIndex(
-            model_name="cibuildrun",
-            index=models.Index(
-                fields=["workflow", "-created_date", "-number"], name="run_workflow_created_idx"
-            ),
-        ),
     ]
