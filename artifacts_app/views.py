@@ -27,7 +27,7 @@ from .run_list import attach_sizes, run_queryset, run_sums
 
 BRANCH_SUGGESTIONS = 200
 # The newest runs of the range whose branches are suggested.
-BRANCH_SUGGESTION_RUNS = 2000
+BRANCH_SUGGESTION_RUNS = 1000
 # Runs a commit search lists at most (a commit is built by a few workflows, a prefix may match
 # a few commits).
 FIND_LIMIT = 50
@@ -228,18 +228,12 @@ def _filter_options(f):
             created_date__gte=f.start_datetime, created_date__lt=f.end_datetime
         )
         .order_by("-created_date", "-number")
-        .values("pk")[:BRANCH_SUGGESTION_RUNS]
+        .values_list("source_ref_name", flat=True)[:BRANCH_SUGGESTION_RUNS]
     )
-    branches = (
-        CiBuildRun.objects.filter(pk__in=newest)
-        .exclude(source_ref_name="")
-        .values_list("source_ref_name", flat=True)
-        .distinct()
-        .order_by("source_ref_name")[:BRANCH_SUGGESTIONS]
-    )
+    branches = sorted(set(newest) - {""})[:BRANCH_SUGGESTIONS]
     return {
         "products": list(products),
-        "branches": list(branches),
+        "branches": branches,
         "workflows": [
             (asc_id, workflow_label(product, name), product_id)
             for asc_id, name, product, product_id in workflows
