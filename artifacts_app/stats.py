@@ -84,16 +84,21 @@ def _watermark():
     return ArtifactRollupState.objects.filter(pk=1).values("last_artifact_id")
 
 
+def _above_watermark():
+    """Artifacts stored since the rollup's last refresh, by id."""
+    return CiArtifact.objects.filter(id__gt=Coalesce(Subquery(_watermark()), Value(0))).order_by(
+        "id"
+    )
+
+
 def _first_pending():
     """The id of the first artifact above the rollup's watermark (None if none), a subquery."""
-    above = CiArtifact.objects.filter(id__gt=Coalesce(Subquery(_watermark()), Value(0)))
-    return Subquery(above.order_by("id").values("id")[:1])
+    return Subquery(_above_watermark().values("id")[:1])
 
 
 def _first_pending_id() -> int | None:
     """The id of the first artifact above the rollup's watermark, if any (one query)."""
-    above = CiArtifact.objects.filter(id__gt=Coalesce(Subquery(_watermark()), Value(0)))
-    return above.order_by("id").values_list("id", flat=True).first()
+    return _above_watermark().values_list("id", flat=True).first()
 
 
 def _of_types(qs, f: Scope):
