@@ -65,7 +65,9 @@ def _recount_days(first: date, last: date, top: int) -> int:
             "file_type",
             bucket=TruncDay("run_created_date", tzinfo=UTC),
         )
-        .annotate(n=Count("id"), size=Coalesce(Sum("file_size"), 0))
+        .annotate(
+            n=Count("id"), size=Coalesce(Sum("file_size"), 0), largest=Coalesce(Max("file_size"), 0)
+        )
         .order_by()
     )
     totals = []
@@ -82,13 +84,14 @@ def _recount_days(first: date, last: date, top: int) -> int:
                 file_type=row["file_type"],
                 count=row["n"],
                 bytes=row["size"],
+                largest=row["largest"],
             )
         )
     ArtifactDailyTotal.objects.bulk_create(totals, batch_size=2000)
     by_type = (
         ArtifactDailyTotal.objects.filter(day__gte=first, day__lte=last)
         .values("account_id", "day", "week", "month", "file_type")
-        .annotate(n=Sum("count"), size=Sum("bytes"))
+        .annotate(n=Sum("count"), size=Sum("bytes"), largest=Max("largest"))
         .order_by()
     )
     ArtifactDailyTypeTotal.objects.bulk_create(
@@ -101,6 +104,7 @@ def _recount_days(first: date, last: date, top: int) -> int:
                 file_type=row["file_type"],
                 count=row["n"],
                 bytes=row["size"],
+                largest=row["largest"],
             )
             for row in by_type
         ),

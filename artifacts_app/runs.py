@@ -88,6 +88,7 @@ def trend_and_regressions(f: Scope) -> dict:
         asc_ids[pk], names[pk] = asc_id, workflow_label(product, name)
         if f.several_accounts:
             names[pk] = f"{account} · {names[pk]}"
+    period_of: dict = {}  # a run's date -> its period: a few dates for thousands of runs
     for workflow_id, runs in by_workflow.items():
         sizes = [run["bytes"] for run in runs]
         baselines = find_regressions(sizes, f.regression_window, f.regression_threshold)
@@ -95,7 +96,10 @@ def trend_and_regressions(f: Scope) -> dict:
         for index, run in enumerate(runs):
             if run["run_created_date"] < start:
                 continue  # the baseline of the first runs in range reaches back before it
-            period = bucket(utc_date(run["run_created_date"]), f.granularity).isoformat()
+            day = utc_date(run["run_created_date"])
+            period = period_of.get(day)
+            if period is None:
+                period = period_of[day] = bucket(day, f.granularity).isoformat()
             per_period.setdefault(period, []).append(run["bytes"])
             if index in baselines:
                 baseline = baselines[index]
@@ -117,8 +121,8 @@ def trend_and_regressions(f: Scope) -> dict:
             {
                 "workflow": asc_ids[workflow_id],
                 "name": names[workflow_id],
-                "median": [_median_or_none(per_period.get(p)) for p in labels],
-                "max": [max(per_period[p]) if p in per_period else None for p in labels],
+                "median": _per_label(per_period, labels, _median_or_none),
+                "max": _per_label(per_period, labels, max),
             }
         )
     datasets.sort(key=lambda d: d["name"].lower())
@@ -185,6 +189,12 @@ def run_totals_by_type(build_run) -> list[dict]:
         .annotate(count=Count("id"), bytes=Coalesce(Sum("file_size"), 0))
         .order_by("-bytes", "file_type")
     )
+
+
+def _per_label(per_period: dict, labels: list[str], figure) -> list:
+    """`figure` of each period's sizes, None for periods without runs, in `labels`' order."""
+    figures = {period: figure(sizes) for period, sizes in per_period.items()}
+    return [figures.get(label) for label in labels]
 
 
 def _median_or_none(values):

@@ -31,7 +31,7 @@ from .models import (
     FileType,
     enum_label,
 )
-from .rollup import refresh_rollup, utc_date  # noqa: F401  (the sync refreshes through stats)
+from .rollup import midnight, refresh_rollup, utc_date  # noqa: F401  (the sync refreshes through stats)
 from .scope import Scope
 
 # --- Counts and sizes per period ---------------------------------------------------------
@@ -73,15 +73,35 @@ def _pending(f: Scope, dated: bool):
     if f.branches:
         qs = CiArtifact.objects.all()
     else:
-        watermark = ArtifactRollupState.objects.filter(pk=1).values("last_artifact_id")
-        above = CiArtifact.objects.filter(id__gt=Coalesce(Subquery(watermark), Value(0)))
-        first = above.order_by("id").values_list("id", flat=True).first()
+        first = _first_pending_id()
         if first is None:
             return None
         qs = CiArtifact.objects.filter(id__gte=first)
     if dated:
         qs = qs.filter(run_created_date__gte=f.start_datetime, run_created_date__lt=f.end_datetime)
     return _of_types(in_scope(qs, f), f)
+
+
+def _watermark():
+    """The highest artifact id the rollup holds, as a subquery."""
+    return ArtifactRollupState.objects.filter(pk=1).values("last_artifact_id")
+
+
+def _above_watermark():
+    """Artifacts stored since the rollup's last refresh, by id."""
+    return CiArtifact.objects.filter(id__gt=Coalesce(Subquery(_watermark()), Value(0))).order_by(
+        "id"
+    )
+
+
+def _first_pending():
+    """The id of the first artifact above the rollup's watermark (None if none), a subquery."""
+    return Subquery(_above_watermark().values("id")[:1])
+
+
+def _first_pending_id() -> int | None:
+    """The id of the first artifact above the rollup's watermark, if any (one query)."""
+    return _above_watermark().values_list("id", flat=True).first()
 
 
 def _of_types(qs, f: Scope):
@@ -258,13 +278,65 @@ def _next_bucket(day: date, granularity: str) -> date:
 
 
 def largest_artifacts(f: Scope, limit: int = 10) -> list[CiArtifact]:
-    """The biggest artifacts in the range, with their run, action, workflow and product."""
+    """The biggest artifacts in the range, with their run, action, workflow and product.
+
+    Read from the few rollup groups (a day, workflow and type) that can hold them, by index,
+    rather than by sorting every artifact of the range; with branches, which the rollup
+    cannot tell apart, the artifacts of the range are sorted.
+    """
+    qs = artifact_queryset(f).filter(file_size__isnull=False)
+    candidates = _largest_candidates(f, limit)
+    if candidates is not None:
+        # By key from the few candidates, which the filters of the range then narrow.
+        qs = qs.filter(pk__in=CiArtifact.objects.filter(candidates).values("pk"))
     return list(
-        artifact_queryset(f)
-        .filter(file_size__isnull=False)
-        .select_related("build_run", "build_action", "workflow__product", "product")
-        .order_by("-file_size", "id")[:limit]
+        qs.select_related("build_run", "build_action", "workflow__product", "product").order_by(
+            "-file_size", "id"
+        )[:limit]
     )
+
+
+def _largest_candidates(f: Scope, limit: int) -> Q | None:
+    """The artifacts that can be among the `limit` largest of the range, as a filter.
+
+    Each rollup group's biggest artifact is one of the range, so with T the `limit`-th
+    biggest of those, at least `limit` artifacts reach T: the largest are those above T,
+    all in the fewer than `limit` groups whose biggest is above T (read by index, per day,
+    type and workflow or product), those of exactly T (by the size index), and those above
+    the watermark. One query; None with branches, which the rollup cannot tell apart.
+    """
+    if f.branches:
+        return None
+    rolled = _rolled(f, dated=True)
+    per_workflow = rolled.model is ArtifactDailyTotal
+    fields = ("day", "file_type") + (("product_id", "workflow_id") if per_workflow else ())
+    # The biggest groups, each row also carrying the first artifact above the watermark.
+    top = list(
+        rolled.annotate(pending=_first_pending())
+        .order_by("-largest")
+        .values_list("pending", "largest", *fields)[:limit]
+    )
+    threshold = top[-1][1] if len(top) == limit else 0
+    candidates = Q(file_size=threshold)
+    # Plain values, not subqueries, so that the database reads each part of the OR by index.
+    if not top:
+        candidates |= Q(id__gte=_first_pending())
+    elif top[0][0] is not None:
+        candidates |= Q(id__gte=top[0][0])
+    for _, largest, day, file_type, *owner in top:
+        if largest <= threshold:
+            continue
+        group = Q(
+            file_type=file_type,
+            run_created_date__gte=midnight(day),
+            run_created_date__lt=midnight(day + timedelta(days=1)),
+        )
+        if owner:
+            # A workflow implies its product; without one, the product's index serves.
+            product_id, workflow_id = owner
+            group &= Q(workflow_id=workflow_id) if workflow_id else Q(product_id=product_id)
+        candidates |= group
+    return candidates
 
 
 # --- The artifacts behind the numbers ----------------------------------------------------

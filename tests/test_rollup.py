@@ -1,12 +1,23 @@
+import importlib
 from datetime import UTC, date, datetime
 
+from django.apps import apps as django_apps
 from django.test import TestCase
 from django.utils import timezone
 
 from artifacts_app import rollup, stats
-from artifacts_app.models import ArtifactDailyTotal, ArtifactRollupState, CiArtifact
+from artifacts_app.models import (
+    ArtifactDailyTotal,
+    ArtifactDailyTypeTotal,
+    ArtifactRollupState,
+    CiArtifact,
+)
 from tests.factories import make_artifact, make_workflow
 from tests.test_stats import filters, run_with
+
+fill_largest = importlib.import_module(
+    "artifacts_app.migrations.0014_rollup_largest_and_run_index"
+).fill_largest
 
 
 class RollupTests(TestCase):
@@ -40,6 +51,29 @@ class RollupTests(TestCase):
         self.assertEqual(
             series, [{"period": "2026-11-05", "file_type": "ARCHIVE", "count": 1, "bytes": 12}]
         )
+
+    def test_a_size_a_writer_changed_moves_the_largest_artifacts_once_its_day_is_recounted(self):
+        workflow = make_workflow()
+        early = run_with(workflow, 1, datetime(2026, 11, 2, tzinfo=UTC), ARCHIVE=10)
+        run_with(workflow, 2, datetime(2026, 11, 3, tzinfo=UTC), ARCHIVE=20)
+        rollup.refresh_rollup()
+        early.artifacts.update(file_size=30)
+        rollup.refresh_rollup(days=[date(2026, 11, 2)])
+        largest = stats.largest_artifacts(filters(start="2026-11-01", end="2026-11-30"), limit=1)
+        self.assertEqual([(a.build_run.number, a.file_size) for a in largest], [(1, 30)])
+
+    def test_the_migration_fills_the_biggest_artifact_of_rows_counted_before_it(self):
+        workflow = make_workflow()
+        run_with(workflow, 1, datetime(2026, 11, 2, tzinfo=UTC), ARCHIVE=10, LOG_BUNDLE=4)
+        run_with(workflow, 2, datetime(2026, 11, 2, 8, tzinfo=UTC), ARCHIVE=12)
+        rollup.refresh_rollup()
+        ArtifactDailyTotal.objects.update(largest=0)
+        ArtifactDailyTypeTotal.objects.update(largest=0)
+        fill_largest(django_apps, None)
+        for model in (ArtifactDailyTotal, ArtifactDailyTypeTotal):
+            with self.subTest(model=model.__name__):
+                rows = model.objects.order_by("file_type").values_list("file_type", "largest")
+                self.assertEqual(list(rows), [("ARCHIVE", 12), ("LOG_BUNDLE", 4)])
 
     def test_an_artifact_committed_late_with_a_lower_id_counts_once_its_day_is_named(self):
         # Two sync workers on PostgreSQL: the one holding the lower id commits last.

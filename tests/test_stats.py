@@ -104,3 +104,36 @@ class LargestArtifactsTests(TestCase):
             filters(start="2026-11-01", end="2026-11-30", product=mine.asc_id)
         )
         self.assertEqual([a.product for a in largest], [mine])
+
+    def test_largest_artifacts_read_through_the_rollup_match_a_sort_of_every_artifact(self):
+        # Sizes tie across days and workflows, some artifacts are counted by the rollup and
+        # some came after its last refresh: the list is the one a plain sort gives.
+        first, second = make_workflow(), make_workflow()
+        sizes = [40, 10, 40, 25, 7, 40, 33, 12, 25, 3]
+        for n, size in enumerate(sizes):
+            workflow = first if n % 2 else second
+            when = datetime(2026, 11, 1 + n, 6, tzinfo=UTC)
+            run_with(workflow, n + 1, when, ARCHIVE=size, LOG_BUNDLE=1)
+        rollup.refresh_rollup()
+        run_with(first, 50, datetime(2026, 11, 20, tzinfo=UTC), ARCHIVE=35)  # above the watermark
+        run_with(second, 51, datetime(2026, 10, 20, tzinfo=UTC), ARCHIVE=99)  # out of range
+        f = filters(start="2026-11-01", end="2026-11-30")
+        expected = list(
+            stats.artifact_queryset(f).order_by("-file_size", "id").values_list("pk", flat=True)
+        )
+        for limit in (1, 3, 5, 12):
+            with self.subTest(limit=limit):
+                found = stats.largest_artifacts(f, limit=limit)
+                self.assertEqual([a.pk for a in found], expected[:limit])
+        sizes = [a.file_size for a in stats.largest_artifacts(f, limit=5)]
+        self.assertEqual(sizes, [40, 40, 40, 35, 33])
+
+    def test_largest_artifacts_tied_on_many_days_come_oldest_artifact_first(self):
+        workflow = make_workflow()
+        for day in range(1, 29):
+            run_with(workflow, day, datetime(2026, 11, day, tzinfo=UTC), ARCHIVE=8, LOG_BUNDLE=1)
+        rollup.refresh_rollup()
+        found = stats.largest_artifacts(filters(start="2026-11-02", end="2026-11-30"), limit=3)
+        self.assertEqual(
+            [(a.build_run.number, a.file_size) for a in found], [(2, 8), (3, 8), (4, 8)]
+        )

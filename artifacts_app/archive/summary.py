@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Exists, OuterRef, Q, Sum
 from django.db.models.functions import Coalesce
 
 from ..models import ArchivedArtifact, CiArtifact
@@ -34,7 +34,9 @@ def archive_summary(
     if account_pks is not None:
         records = records.of_accounts(account_pks)
     if artifacts is not None:
-        records = records.filter(artifact__in=artifacts.values("pk"))
+        # Each record looks its artifact up by key: an `IN (artifacts)` would first collect
+        # every artifact the filters keep, however few records there are.
+        records = records.filter(Exists(artifacts.filter(pk=OuterRef("artifact_id"))))
     figures = records.aggregate(
         archived_count=Count("pk", filter=archived),
         archived_bytes=Coalesce(Sum("artifact__file_size", filter=archived), 0),

@@ -171,6 +171,12 @@ class CiBuildRun(MirrorModel, IssueCountsMixin):
             models.Index(fields=["product", "execution_progress"], name="run_product_progress_idx"),
             # The dashboard's "recent runs" table: newest runs in a date range.
             models.Index(fields=["-created_date", "-number"], name="run_created_idx"),
+            # The same narrowed to products: walked newest first, it stops at the page's last
+            # run instead of sorting a year of them. (A workflow's runs are fewer, and such an
+            # index would lure the newest-successful-run lookups off `run_workflow_number_idx`.)
+            models.Index(
+                fields=["product", "-created_date", "-number"], name="run_product_created_idx"
+            ),
         ]
 
     def __str__(self):

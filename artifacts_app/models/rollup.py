@@ -24,6 +24,9 @@ class ArtifactDailyTotal(AccountOwned):
     file_type = models.CharField(max_length=40, blank=True)
     count = models.PositiveIntegerField()
     bytes = models.PositiveBigIntegerField()
+    # The biggest artifact's size: the days and groups that can hold the largest artifacts of
+    # a range (`stats.largest_artifacts`), found without sorting the artifacts.
+    largest = models.PositiveBigIntegerField(default=0)
 
     class Meta:
         verbose_name = "artifact daily total"
@@ -59,6 +62,7 @@ class ArtifactDailyTypeTotal(AccountOwned):
     file_type = models.CharField(max_length=40, blank=True)
     count = models.PositiveIntegerField()
     bytes = models.PositiveBigIntegerField()
+    largest = models.PositiveBigIntegerField(default=0)
 
     class Meta:
         verbose_name = "artifact daily total by type"
