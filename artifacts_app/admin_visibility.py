@@ -10,6 +10,7 @@ that does not inherit it.
 
 from django.contrib import admin
 from django.core.exceptions import FieldDoesNotExist
+from django.db import models
 
 from .models import Account
 
@@ -35,6 +36,9 @@ class VisibleRelatedFilter(admin.RelatedFieldListFilter):
 
 class AccountScopedAdmin(admin.ModelAdmin):
     """A ModelAdmin for rows that belong to an account (directly or through a relation)."""
+
+    # Apple's URLs are https; a scheme-less one typed in the admin is read the same way.
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def get_queryset(self, request):
         return super().get_queryset(request).visible_to(request.user)
