@@ -204,6 +204,18 @@ class InspectTests:
         assert report.inspected == 1 and report.budget_reached
         assert "reserve of 1 calls" in report.stopped
 
+    def test_workers_never_spend_the_reserve(self, simulator, asc_client):
+        mirror(finished_artifacts(simulator, 12, "ARCHIVE"))
+        simulator.config.budget = 10
+        simulator.stats.reset()
+
+        report = inspect_artifacts(Selection(), client=asc_client, reserve=4, concurrency=4)
+
+        # 10 calls this hour, 4 left to the key's other tools: at most 6 for this pass.
+        assert 1 <= simulator.stats.api_requests <= 6
+        assert report.inspected == simulator.stats.api_requests and report.budget_reached
+        assert "reserve of 4 calls" in report.stopped and asc_client.budget is None
+
 
 @pytest.mark.django_db
 class InspectCommandTests:

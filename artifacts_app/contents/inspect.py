@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from ..archive import Selection, archive_storage
 from ..archive.paths import printable
+from ..asc.budget import CallBudget
 from ..asc.client import AscClient
 from ..asc.errors import AscError, ExpiredDownloadError, NotFoundError, ServerError, TransportError
 from ..connection import client_for
@@ -35,6 +36,10 @@ MAX_ATTEMPTS = 3  # a failing artifact is tried by this many passes, then left a
 CONCURRENCY = 4  # artifacts read at once: each is a few small requests, mostly waiting
 Status = ArtifactContents.Status
 Source = ArtifactContents.Source
+
+
+class ReserveReached(AscError):
+    """The next call would spend the hourly calls left to the key's other tools."""
 
 
 @dataclass
@@ -135,56 +140,74 @@ def _inspect_account(
     artifacts = list(pending(selection, first_seen_since))
     storage = archive_storage()
     workers = max(1, concurrency)
+    # Every worker's API call asks this budget first, as the sync's do: answers arriving out
+    # of order cannot make it overstate what is left, so no call spends the reserve.
+    budget = CallBudget(reserve, lambda left: ReserveReached(_reserve_line(reserve)))
+    previous = client.budget if client is not None else None
     in_flight: dict[Future[Outcome], CiArtifact] = {}
     position = done = 0
-    with ThreadPoolExecutor(workers, thread_name_prefix="inspect") as pool:
-        while True:
-            while not report.stopped and position < len(artifacts) and len(in_flight) < workers:
-                artifact = artifacts[position]
-                archived = _archived_path(artifact)
-                if archived is None:
-                    if client is None:
-                        try:
-                            client = client_for(account)
-                        except AscError as exc:
-                            report.stopped = str(exc)
+    try:
+        with ThreadPoolExecutor(workers, thread_name_prefix="inspect") as pool:
+            while True:
+                while not report.stopped and position < len(artifacts) and len(in_flight) < workers:
+                    artifact = artifacts[position]
+                    archived = _archived_path(artifact)
+                    if archived is None:
+                        if client is None:
+                            try:
+                                client = client_for(account)
+                            except AscError as exc:
+                                report.stopped = str(exc)
+                                break
+                        client.budget = budget
+                        if not _budget_allows(budget, reserve, len(in_flight), report):
                             break
-                    if not _budget_allows(client, reserve, len(in_flight), report):
-                        break
-                future = pool.submit(_inspect_one, artifact, archived, storage, client)
-                in_flight[future] = artifact
-                position += 1
-            if not in_flight:
-                break
-            finished, _running = wait(in_flight, return_when=FIRST_COMPLETED)
-            for future in finished:
-                artifact = in_flight.pop(future)
-                try:
-                    outcome = future.result()
-                except AscError as exc:  # the key or the rate limit: the rest would fail too
-                    report.stopped = report.stopped or str(exc)
-                    continue
-                record(artifact, outcome)
-                _count(report, artifact, outcome)
-                done += 1
-                if progress is not None:
-                    progress(done, len(artifacts))
+                    future = pool.submit(_inspect_one, artifact, archived, storage, client)
+                    in_flight[future] = artifact
+                    position += 1
+                if not in_flight:
+                    break
+                finished, _running = wait(in_flight, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    artifact = in_flight.pop(future)
+                    try:
+                        outcome = future.result()
+                    except ReserveReached as exc:
+                        report.budget_reached = True
+                        report.stopped = report.stopped or str(exc)
+                        continue
+                    except AscError as exc:  # the key or the rate limit: the rest would fail too
+                        report.stopped = report.stopped or str(exc)
+                        continue
+                    record(artifact, outcome)
+                    _count(report, artifact, outcome)
+                    done += 1
+                    if progress is not None:
+                        progress(done, len(artifacts))
+    finally:
+        if client is not None:
+            client.budget = previous
     if report.budget_reached:
         report.stopped += f"; {len(artifacts) - done} artifacts left for the next run"
     return report
 
 
-def _budget_allows(client: AscClient, reserve: int, in_flight: int, report) -> bool:
+def _budget_allows(budget: CallBudget, reserve: int, in_flight: int, report) -> bool:
     """Whether one more download URL may be asked for. Until the first answer tells the
-    budget, one request at a time; a reached reserve ends the pass."""
-    remaining = client.rate_limit.remaining if client.rate_limit else None
-    if remaining is None:
+    budget, one request at a time; a reached reserve ends the pass. Each artifact in flight
+    counts as a call still to come, so the pass stops a little early rather than late."""
+    left = budget.left
+    if left is None:
         return not in_flight
-    if remaining - in_flight <= reserve:
+    if left - in_flight <= reserve:
         report.budget_reached = True
-        report.stopped = f"the hourly budget reached the reserve of {reserve} calls"
+        report.stopped = _reserve_line(reserve)
         return False
     return True
+
+
+def _reserve_line(reserve: int) -> str:
+    return f"the hourly budget reached the reserve of {reserve} calls"
 
 
 def inspect_after_sync(sync_run, client: AscClient | None = None) -> InspectReport | None:
