@@ -12,6 +12,15 @@ from .models import Account, SyncRun
 SEVERITY = {"ok": 0, "stale": 1, "failing": 2}
 
 
+def overall_errors_for(user) -> bool:
+    """Whether `user` may read the error of the latest pass overall: it may be any account's,
+    so only a logged-in user who sees every account may (each account's entry carries its
+    own error for those granted it)."""
+    if not (user and user.is_authenticated):
+        return False
+    return Account.objects.count() == Account.objects.visible_to(user).count()
+
+
 def sync_health(now=None, with_errors=False, user=None):
     """`ok` after a recent successful pass of every account, `stale` when an account's last
     success is too old (or there never was one), `failing` when an account's latest finished

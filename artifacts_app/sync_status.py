@@ -15,7 +15,7 @@ from datetime import timedelta
 from django.db.models import Count, Max, Min, OuterRef, Q, Subquery
 from django.utils import timezone
 
-from .health import sync_health
+from .health import overall_errors_for, sync_health
 from .models import Account, CiBuildAction, CiBuildRun, ProductSyncState, SyncRun
 from .webhooks.models import QueuedRun, WebhookDelivery
 
@@ -31,10 +31,8 @@ def sync_overview(user, now=None) -> dict:
     accounts' names only when there are several."""
     now = now or timezone.now()
     accounts = list(Account.objects.visible_to(user).order_by("name"))
-    # The latest pass overall may be another account's: its error only for who sees them all.
-    every = len(accounts) == Account.objects.count()
     return {
-        "health": sync_health(now=now, with_errors=every, user=user),
+        "health": sync_health(now=now, with_errors=overall_errors_for(user), user=user),
         "sections": [account_status(account, now) for account in accounts],
         "grouped": len(accounts) > 1,
     }

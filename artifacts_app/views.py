@@ -13,9 +13,8 @@ from .archive import archive_storage, archive_summary, download_name
 from .baselines import baseline_for, destination_baseline_for
 from .contents import views as contents_views
 from .forms import GRANULARITIES, PRESET_DAYS, FilterForm, today_utc
-from .health import sync_health
+from .health import overall_errors_for, sync_health
 from .models import (
-    Account,
     ArchivedArtifact,
     CiArtifact,
     CiBuildRun,
@@ -191,10 +190,7 @@ def archived_file(request, asc_id):
 @require_GET
 def healthz(request):
     user = request.user
-    # The latest pass overall may be any account's: its error goes only to someone who sees
-    # them all; each account's own entry carries its error for those granted it.
-    every = Account.objects.count() == Account.objects.visible_to(user).count()
-    return JsonResponse(sync_health(with_errors=user.is_authenticated and every, user=user))
+    return JsonResponse(sync_health(with_errors=overall_errors_for(user), user=user))
 
 
 # --- Helpers -----------------------------------------------------------------------------
