@@ -19,14 +19,8 @@ from artifacts_app.archive.retention import (
     DEFAULT_LOG_DAYS,
 )
 from artifacts_app.archive.selection import unknown_file_types
+from artifacts_app.management.arguments import count
 from artifacts_app.management.scope import add_artifact_scope_options, selection_from_options
-
-
-def _count(value):
-    number = int(value)
-    if number < 0:
-        raise ValueError(value)
-    return number
 
 
 class Command(BaseCommand):
@@ -65,7 +59,7 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--keep-last",
-            type=_count,
+            type=count,
             default=DEFAULT_KEEP_LAST,
             metavar="N",
             help=f"retention: keep the last N runs per workflow and file type "
@@ -83,7 +77,7 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--log-days",
-            type=_count,
+            type=count,
             default=DEFAULT_LOG_DAYS,
             metavar="N",
             help=f"retention: delete log bundles older than N days (default {DEFAULT_LOG_DAYS})",

@@ -17,14 +17,8 @@ from artifacts_app.accounts.service import (
 )
 from artifacts_app.accounts.webhook_tokens import new_token
 from artifacts_app.connection import credentials_configured, uses_settings
+from artifacts_app.management.arguments import count
 from artifacts_app.models import Account, SyncRun, default_account
-
-
-def _count(value):
-    number = int(value)
-    if number < 0:
-        raise ValueError(value)
-    return number
 
 
 class Command(BaseCommand):
@@ -72,7 +66,7 @@ class Command(BaseCommand):
         parser.add_argument("--base-url", default=None, metavar="URL", help="the API's base URL")
         parser.add_argument(
             "--reserve-calls",
-            type=_count,
+            type=count,
             default=None,
             metavar="N",
             help="calls per hour left for other tools (default SYNC_RESERVE_CALLS)",
